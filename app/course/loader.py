@@ -1,0 +1,228 @@
+"""Loading a course folder: scenarios (validated by JSON Schema) and lessons.
+
+A course folder has `lessons/`, `scenarios/<id>/`, `answers/<id>/`, `profiles/`
+and optionally `crds/`. Loading one scenario reads only its own folder, so
+`kprep check --scenario ID` stays fast however large the course is. Errors name
+the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from app.course.models import (
+    TRACKS,
+    Check,
+    FollowUp,
+    Hint,
+    Lesson,
+    Match,
+    Scenario,
+    Section,
+    WrongAnswer,
+)
+from app.grading.yamlmap import Document, load_documents
+
+SCHEMA_PATH = Path(__file__).with_name("scenario.schema.json")
+
+
+class CourseError(Exception):
+    """A course file is missing or invalid. `str()` is `file:line: field: message`."""
+
+    def __init__(self, path: Path, message: str, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        self.detail = message
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(f"{where}: {message}")
+
+
+@lru_cache(maxsize=1)
+def _scenario_validator() -> Any:
+    import jsonschema_rs
+
+    return jsonschema_rs.validator_for(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def read_yaml_document(path: Path) -> Document:
+    """Read a one-document YAML file with positions, or raise CourseError."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CourseError(path, f"cannot read: {exc.strerror}") from exc
+    from app.grading.yamlmap import decode
+
+    text, problem = decode(raw)
+    if problem is not None or text is None:
+        raise CourseError(path, problem.message if problem else "unreadable",
+                          problem.line if problem else None)
+    parsed = load_documents(text)
+    if parsed.problems:
+        first = parsed.problems[0]
+        raise CourseError(path, first.message, first.line)
+    if len(parsed.documents) != 1:
+        raise CourseError(path, "expected exactly one YAML document")
+    return parsed.documents[0]
+
+
+def _check(raw: dict[str, Any], doc: Document, path: tuple[str | int, ...]) -> Check:
+    match = raw.get("match")
+    return Check(
+        id=raw["id"], title=raw["title"], points=int(raw["points"]), concept=raw["concept"],
+        expression=raw["expression"], message=" ".join(str(raw["message"]).split()),
+        match=Match(match.get("kind"), match.get("name"), match.get("apiVersion"))
+        if isinstance(match, dict) else None,
+        field=raw.get("field"),
+        wrong_answers=tuple(WrongAnswer(w["name"], w["patch"])
+                            for w in raw.get("wrongAnswers") or []),
+        source_line=doc.locate(path)[0],
+    )
+
+
+def parse_scenario(doc: Document, source: Path, course_dir: Path) -> Scenario:
+    data = doc.data
+    errors = list(_scenario_validator().iter_errors(data))
+    if errors:
+        first = errors[0]
+        path = tuple(first.instance_path)
+        raise CourseError(source, f"{_dotted(path)}: {first.message}", doc.locate(path)[0])
+    folder = source.parent
+    if data["id"] != folder.name:
+        raise CourseError(source, f"id: {data['id']!r} must equal the folder name "
+                                  f"{folder.name!r}", doc.locate(("id",))[0])
+    checks = tuple(_check(c, doc, ("checks", i)) for i, c in enumerate(data["checks"]))
+    live = tuple(_check(c, doc, ("liveChecks", i))
+                 for i, c in enumerate(data.get("liveChecks") or []))
+    seen: set[str] = set()
+    for i, check in enumerate((*checks, *live)):
+        if check.id in seen:
+            raise CourseError(source, f"checks: id {check.id!r} repeats", check.source_line)
+        seen.add(check.id)
+        del i
+    return Scenario(
+        id=data["id"], title=data["title"], track=data["track"],
+        difficulty=data["difficulty"], order=int(data.get("order", 100)),
+        prompt=str(data["prompt"]).strip(), lesson=data["lesson"],
+        hints=tuple(Hint(h["level"], str(h["text"]).strip()) for h in data["hints"]),
+        checks=checks, live_checks=live,
+        follow_ups=tuple(FollowUp(f["question"], tuple(f["keyPoints"]),
+                                  str(f["modelAnswer"]).strip()) for f in data["followUps"]),
+        folder=folder, answer_folder=course_dir / "answers" / data["id"],
+        starter_name=data.get("starter", "starter.yaml"), profile=data.get("profile", "default"),
+        allowed_kinds=tuple(data.get("allowedKinds") or ()), params=dict(data.get("params") or {}),
+        tags=tuple(data.get("tags") or ()),
+    )
+
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+
+
+def slugify(title: str) -> str:
+    """GitHub-style heading slug."""
+    text = re.sub(r"[`*_]", "", title.strip().lower())
+    text = re.sub(r"[^\w\- ]", "", text)
+    return text.replace(" ", "-")
+
+
+def parse_lesson(track: str, path: Path, text: str) -> Lesson:
+    sections: list[Section] = []
+    title = track
+    in_fence = False
+    used: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.lstrip().startswith("```"):
+            in_fence = not in_fence
+            continue
+        if in_fence:
+            continue
+        match = _HEADING.match(line)
+        if not match:
+            continue
+        level, heading = len(match.group(1)), match.group(2)
+        if level == 1 and title == track:
+            title = heading
+            continue
+        slug = slugify(heading)
+        if slug in used:
+            used[slug] += 1
+            slug = f"{slug}-{used[slug]}"
+        else:
+            used[slug] = 0
+        sections.append(Section(slug, heading, level, number))
+    return Lesson(track=track, title=title, path=path, text=text, sections=tuple(sections))
+
+
+@dataclass
+class Course:
+    """A course folder. Scenarios load on demand and are cached."""
+
+    root: Path
+
+    def __post_init__(self) -> None:
+        self.root = Path(self.root)
+        self._scenarios: dict[str, Scenario] = {}
+
+    @property
+    def scenarios_dir(self) -> Path:
+        return self.root / "scenarios"
+
+    @property
+    def crd_dir(self) -> Path:
+        return self.root / "crds"
+
+    def scenario_ids(self) -> list[str]:
+        if not self.scenarios_dir.is_dir():
+            return []
+        return sorted(p.parent.name for p in self.scenarios_dir.glob("*/scenario.yaml"))
+
+    def scenario(self, scenario_id: str) -> Scenario:
+        """Load one scenario; raises KeyError if unknown, CourseError if invalid."""
+        cached = self._scenarios.get(scenario_id)
+        if cached is not None:
+            return cached
+        source = self.scenarios_dir / scenario_id / "scenario.yaml"
+        if "/" in scenario_id or not source.is_file():
+            raise KeyError(scenario_id)
+        scenario = parse_scenario(read_yaml_document(source), source, self.root)
+        self._scenarios[scenario_id] = scenario
+        return scenario
+
+    def load_all(self) -> tuple[list[Scenario], list[CourseError]]:
+        """Every scenario in course order, and the errors of those that failed to load."""
+        scenarios: list[Scenario] = []
+        errors: list[CourseError] = []
+        for scenario_id in self.scenario_ids():
+            try:
+                scenarios.append(self.scenario(scenario_id))
+            except CourseError as exc:
+                errors.append(exc)
+        track_rank = {t: i for i, t in enumerate(TRACKS)}
+        scenarios.sort(key=lambda s: (track_rank.get(s.track, 99), s.order, s.id))
+        return scenarios, errors
+
+    def lesson(self, track: str) -> Lesson:
+        path = self.root / "lessons" / f"{track}.md"
+        if not path.is_file():
+            raise KeyError(track)
+        return parse_lesson(track, path, path.read_text(encoding="utf-8"))
+
+    def lessons(self) -> list[Lesson]:
+        found = []
+        for track in TRACKS:
+            try:
+                found.append(self.lesson(track))
+            except KeyError:
+                continue
+        return found
