@@ -43,7 +43,8 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in _LAZY:
             module_name, attr = _LAZY[cmd_name].split(":")
-            return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
+            command: click.Command = getattr(importlib.import_module(module_name), attr)
+            return command
         return super().get_command(ctx, cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -260,7 +261,7 @@ def scenarios_new(ctx: click.Context, scenario_id: str, track: str) -> None:
         fail_usage(f"scenario {scenario_id!r} already exists")
     for path in scaffold(course.root, scenario_id, track):
         click.echo(f"created {path}")
-    click.echo(f"next: fill in the TODOs, then run `kprep scenarios lint`")
+    click.echo("next: fill in the TODOs, then run `kprep scenarios lint`")
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ platform's data folder (`KPREP_HOME` overrides it, which the tests use).
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 COURSE_ENV = "KPREP_COURSE"
@@ -48,10 +49,13 @@ def config_dir() -> Path:
 
 
 def cache_dir() -> Path:
-    """The user cache folder (locally built Kubernetes binaries)."""
+    """The user cache folder (schemas cut down for speed, locally built Kubernetes binaries)."""
     xdg = os.environ.get("XDG_CACHE_HOME")
     if xdg:
         return Path(xdg) / "kprep"
+    if sys.platform.startswith("linux"):
+        # What platformdirs answers on Linux, without its import on `kprep check`'s path.
+        return Path.home() / ".cache" / "kprep"
     from platformdirs import user_cache_path
 
     return user_cache_path("kprep", appauthor=False)

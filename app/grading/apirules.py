@@ -89,7 +89,8 @@ def _quantities(section: Any, path: PathT, errors: list[RuleError]) -> dict[str,
             errors.append(_err(where, f"Invalid value: {raw!r}: {exc}"))
             continue
         if amount < 0:
-            errors.append(_err(where, f'Invalid value: "{raw}": must be greater than or equal to 0'))
+            errors.append(_err(where, f'Invalid value: "{raw}": must be greater than or '
+                                      "equal to 0"))
             continue
         if is_extended_resource_name(name) and amount.denominator != 1:
             errors.append(_err(where, f'Invalid value: "{raw}": must be an integer'))
@@ -309,7 +310,7 @@ def validate_object(obj: Any) -> Iterator[RuleError]:
     if kind == "PyTorchJob":
         replicas = _dig(obj, ("spec", "pytorchReplicaSpecs"))
         if isinstance(replicas, dict):
-            for role, replica in replicas.items():
+            for role in replicas:
                 spec_path = ("spec", "pytorchReplicaSpecs", role, "template", "spec")
                 yield from validate_pod_spec(_dig(obj, spec_path), spec_path)
     if kind == "HorizontalPodAutoscaler":
@@ -361,7 +362,8 @@ def _validate_hpa(obj: dict[str, Any]) -> Iterator[RuleError]:
             yield _err((*where, source_key), "Required value: must populate information for the "
                        "given metric source")
             continue
-        target = source.get("target") if isinstance(source.get("target"), dict) else {}
+        raw_target = source.get("target")
+        target: dict[str, Any] = raw_target if isinstance(raw_target, dict) else {}
         tpath = (*where, source_key, "target")
         ttype = target.get("type")
         if ttype not in ("Utilization", "Value", "AverageValue"):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from typing import IO, Any
-from xml.etree import ElementTree as ET
 
 from app.grading.report import Report
 
@@ -61,6 +60,8 @@ def render_json(reports: Sequence[Report], out: IO[str]) -> None:
 
 def render_junit(reports: Sequence[Report], out: IO[str]) -> None:
     """JUnit XML: a testsuite per file, a testcase per check plus one for validity."""
+    from xml.etree import ElementTree as ET
+
     suites = ET.Element("testsuites", name="kprep")
     for report in reports:
         failures = sum(1 for c in report.checks if c.status == "fail")

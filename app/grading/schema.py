@@ -35,11 +35,17 @@ class UnknownKind(Exception):
     """No schema exists for this apiVersion/kind."""
 
 
+@lru_cache(maxsize=1)
 def _schema_root() -> Path:
-    import kubernetes_validate
+    # find_spec locates the package without importing it: importing
+    # kubernetes_validate loads jsonschema, which costs more than grading.
+    import importlib.util
 
-    return (Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
-            / f"v{KUBERNETES_VERSION}-local-strict")
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or not spec.submodule_search_locations:
+        raise UnknownKind("the kubernetes-validate package (bundled schemas) is not installed")
+    package = Path(next(iter(spec.submodule_search_locations)))
+    return package / "kubernetes-json-schema" / f"v{KUBERNETES_VERSION}-local-strict"
 
 
 def _file_stem(api_version: str, kind: str) -> str:
@@ -90,16 +96,17 @@ def _self_contained(schema: dict[str, Any], definitions: dict[str, Any]) -> dict
     return root
 
 
-def _cache_file(stem: str) -> Path:
+_CACHE_FORMAT = 1
+"""Bump when the cut-down schema's shape changes."""
+
+
+def _cache_file(stem: str, source: Path) -> Path:
+    """Cache path keyed by the source schema's size and mtime, so an upgrade invalidates it."""
     from app.paths import cache_dir
 
-    try:
-        from importlib.metadata import version
-
-        kv_version = version("kubernetes-validate")
-    except Exception:  # noqa: BLE001 - metadata missing only in odd installs
-        kv_version = "unknown"
-    return cache_dir() / "schemas" / f"kv-{kv_version}-k8s-{KUBERNETES_VERSION}" / f"{stem}.json"
+    stat = source.stat()
+    key = f"{stem}-{stat.st_size}-{stat.st_mtime_ns}-f{_CACHE_FORMAT}"
+    return cache_dir() / "schemas" / f"k8s-{KUBERNETES_VERSION}" / f"{key}.json"
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -121,15 +128,15 @@ def _definitions() -> dict[str, Any]:
 def builtin_schema(api_version: str, kind: str) -> dict[str, Any]:
     """The self-contained strict schema of a built-in kind, from cache when possible."""
     stem = _file_stem(api_version, kind)
-    cached = _cache_file(stem)
+    source = _schema_root() / f"{stem}.json"
+    if not source.is_file():
+        raise UnknownKind(f"{api_version}/{kind}")
+    cached = _cache_file(stem, source)
     if cached.is_file():
         try:
             return dict(json.loads(cached.read_text(encoding="utf-8")))
         except (OSError, ValueError):
             pass
-    source = _schema_root() / f"{stem}.json"
-    if not source.is_file():
-        raise UnknownKind(f"{api_version}/{kind}")
     raw = json.loads(source.read_text(encoding="utf-8"))
     schema = _self_contained(raw, _definitions())
     _write_atomic(cached, json.dumps(schema, separators=(",", ":")))

@@ -24,10 +24,8 @@ MAX_DOCUMENTS = 200
 PathKey = str | int
 Path = tuple[PathKey, ...]
 
-try:  # the C loader is several times faster where libyaml is present
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[attr-defined]
-except AttributeError:  # pragma: no cover - depends on the PyYAML build
-    _Loader = yaml.SafeLoader
+# The C loader is several times faster where libyaml is present.
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -194,7 +192,7 @@ def _record(node: yaml.Node, path: Path, positions: dict[Path, tuple[int, int]],
             _record(item, child, positions, problems, seen)
 
 
-def _problem_from_yaml_error(exc: yaml.YAMLError) -> Problem:
+def _problem_from_yaml_error(exc: yaml.YAMLError, text: str) -> Problem:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     context = getattr(exc, "context", None)
@@ -203,10 +201,13 @@ def _problem_from_yaml_error(exc: yaml.YAMLError) -> Problem:
     if context:
         where = f" that starts on line {context_mark.line + 1}" if context_mark else ""
         message += f" ({context}{where})"
-    if "tab" in message:
-        message += "; YAML does not allow tabs for indentation, use spaces"
     if mark is None:
         return Problem(message, None)
+    lines = text.splitlines()
+    source_line = lines[mark.line] if mark.line < len(lines) else ""
+    indent = source_line[: len(source_line) - len(source_line.lstrip())]
+    if "\t" in indent or "tab" in message:
+        message += "; YAML does not allow tabs for indentation, use spaces"
     return Problem(message, mark.line + 1, mark.column + 1)
 
 
@@ -234,7 +235,7 @@ def load_documents(text: str) -> ParsedFile:
             _record(node, (), doc.positions, problems, set())
             documents.append(doc)
     except yaml.YAMLError as exc:
-        problems.append(_problem_from_yaml_error(exc))
+        problems.append(_problem_from_yaml_error(exc, text))
     except (RecursionError, ValueError, TypeError, OverflowError) as exc:
         problems.append(Problem(f"YAML could not be read: {exc}", None))
     finally:

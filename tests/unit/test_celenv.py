@@ -1,0 +1,68 @@
+import pytest
+
+from app.grading.celenv import (
+    CelCompileError,
+    CelRuntimeError,
+    Program,
+    node_selector_matches,
+    pod_gpus,
+    selector_matches,
+    tolerates,
+)
+
+TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
+
+
+def run(expr, **variables):
+    return Program(expr).evaluate(variables)
+
+
+def test_quantity_library():
+    assert run("quantity('8Gi').isGreaterThan(quantity('4Gi'))") is True
+    assert run("quantity('1') == quantity('1000m')") is True
+    assert run("quantity('1500m').isInteger()") is False
+    assert run("quantity('2').add(quantity('500m')).asApproximateFloat()") == 2.5
+    assert run("quantity('1Gi').compareTo(quantity('1G'))") == 1
+    assert run("isQuantity('12x')") is False
+
+
+@pytest.mark.parametrize("toleration,expected", [
+    ({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}, True),
+    ({"key": "nvidia.com/gpu", "operator": "Exists"}, True),
+    ({"operator": "Exists"}, True),
+    ({"key": "nvidia.com/gpu", "operator": "Equal", "value": "present"}, True),
+    ({"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}, True),
+    ({"key": "nvidia.com/gpu", "operator": "Equal", "effect": "NoSchedule"}, False),
+    ({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoExecute"}, False),
+    ({"key": "gpu", "operator": "Exists"}, False),
+])
+def test_tolerates_follows_the_scheduler(toleration, expected):
+    assert tolerates([toleration], TAINT) is expected
+
+
+def test_selectors():
+    labels = {"app": "m", "tier": "gpu"}
+    assert selector_matches({"matchLabels": {"app": "m"}}, labels)
+    assert not selector_matches({"matchLabels": {"app": "x"}}, labels)
+    assert selector_matches({"matchExpressions": [
+        {"key": "tier", "operator": "In", "values": ["gpu"]}]}, labels)
+    assert selector_matches({}, labels)
+    spec = {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+        "nodeSelectorTerms": [{"matchExpressions": [
+            {"key": "gpu-type", "operator": "In", "values": ["a100"]}]}]}}}}
+    assert node_selector_matches(spec, {"gpu-type": "a100"})
+    assert not node_selector_matches(spec, {"gpu-type": "t4"})
+    assert not node_selector_matches({"nodeSelector": {"gpu-type": "a100"}}, {})
+
+
+def test_pod_gpus_counts_every_vendor():
+    spec = {"containers": [{"resources": {"limits": {"nvidia.com/gpu": 2}}},
+                           {"resources": {"limits": {"amd.com/gpu": "1"}}}]}
+    assert pod_gpus(spec) == 3
+
+
+def test_errors_are_typed():
+    with pytest.raises(CelCompileError):
+        Program("a.(")
+    with pytest.raises(CelRuntimeError, match="no such key"):
+        run("o.spec.missing", o={"spec": {}})
