@@ -25,7 +25,7 @@ def render_text(reports: Sequence[Report], console: Any) -> None:
                 f":{error.column}" if error.line and error.column else "")
             style = "yellow" if error.severity == "warning" else "red"
             console.print(f"[bold]{_escape(where)}:[/] [{style}]{error.severity}[/]"
-                          f"[dim][{error.source}][/] {_escape(error.message)}", highlight=False)
+                          f"[dim]\\[{error.source}][/] {_escape(error.message)}", highlight=False)
         for check in report.checks:
             if check.status == "pass":
                 continue

@@ -238,7 +238,14 @@ class SchemaValidator:
                 for name in names:
                     yield SchemaError((*path, name), f'unknown field "{name}"')
                 continue
-            yield SchemaError(path, message)
+            yield SchemaError(path, _plain(message))
+
+
+def _plain(message: str) -> str:
+    """The generated schemas allow null everywhere; naming it only confuses."""
+    message = re.sub(r'is not of types "null", ("[a-z]+")$', r"is not of type \1", message)
+    message = re.sub(r'is not of types ("[a-z]+"), "null"$', r"is not of type \1", message)
+    return message
 
 
 _GROUP_VERSIONS: dict[str, list[str]] | None = None

@@ -24,7 +24,7 @@ def kprep(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
 def test_text_output_like_a_compiler():
     result = kprep("check", str(STARTER), "--scenario", "gpu-limits")
     assert result.returncode == 1
-    assert f"{STARTER}:28:15: error" in result.stdout
+    assert f"{STARTER}:28:15: error[validation]" in result.stdout
     assert "fail gpu-in-limits" in result.stdout
     assert "1/8 points" in result.stdout and "FAILED" in result.stdout
     assert "Traceback" not in result.stderr
