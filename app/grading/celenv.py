@@ -23,6 +23,11 @@ Scheduling helpers:
   `podGpus(podSpec)`: whole GPUs (any vendor, MIG slices excluded) the pod's
   containers ask for, summed.
   `nodeNamed(nodes, name)`: the live node with that name, or {}.
+Kubernetes' CEL also has the strings extension, which the Rust interpreter
+lacks; it is provided here with the same names and meaning: `s.charAt(i)`,
+`s.indexOf(t[, from])`, `s.lastIndexOf(t)`, `s.lowerAscii()`, `s.upperAscii()`,
+`s.replace(a, b[, n])`, `s.split(sep[, n])`, `s.substring(start[, end])`,
+`s.trim()`, `list.join([sep])`, and from the lists library `list.sum()`.
 """
 
 from __future__ import annotations
@@ -255,7 +260,54 @@ def node_named(nodes: Any, name: Any) -> dict[str, Any]:
     return {}
 
 
+def _split(text: str, sep: str, limit: int = -1) -> list[str]:
+    if limit == 0:
+        return []
+    if sep == "":
+        parts = list(text)
+        return parts if limit < 0 else [*parts[: limit - 1], "".join(parts[limit - 1:])]
+    return text.split(sep, limit - 1 if limit > 0 else -1)
+
+
+def _replace(text: str, old: str, new: str, limit: int = -1) -> str:
+    return text.replace(old, new, limit if limit >= 0 else -1)
+
+
+def _substring(text: str, start: int, end: int | None = None) -> str:
+    end = len(text) if end is None else end
+    if not 0 <= start <= end <= len(text):
+        raise ValueError(f"substring({start}, {end}) out of range for a string of {len(text)}")
+    return text[start:end]
+
+
+def _index_of(text: str, sub: str, start: int = 0) -> int:
+    return text.find(sub, start)
+
+
+def _sum(values: Any) -> Any:
+    items = list(values)
+    if items and all(isinstance(v, dict) and QUANTITY_KEY in v for v in items):
+        return _q(sum((_amount(v) for v in items), Fraction(0)))
+    return sum(items)
+
+
+STRINGS_EXTENSION: dict[str, Any] = {
+    "charAt": lambda s, i: s[i] if 0 <= i < len(s) else "",
+    "indexOf": _index_of,
+    "lastIndexOf": lambda s, sub: s.rfind(sub),
+    "lowerAscii": lambda s: s.lower(),
+    "upperAscii": lambda s: s.upper(),
+    "replace": _replace,
+    "split": _split,
+    "substring": _substring,
+    "trim": lambda s: s.strip(),
+    "join": lambda items, sep="": sep.join(str(i) for i in items),
+    "sum": _sum,
+}
+
+
 FUNCTIONS: dict[str, Any] = {
+    **STRINGS_EXTENSION,
     "podGpus": pod_gpus,
     "nodeNamed": node_named,
     "quantity": quantity,

@@ -66,3 +66,27 @@ def test_errors_are_typed():
         Program("a.(")
     with pytest.raises(CelRuntimeError, match="no such key"):
         run("o.spec.missing", o={"spec": {}})
+
+
+@pytest.mark.parametrize("expr,expected", [
+    ("'10%'.replace('%', '')", "10"),
+    ("int('25%'.replace('%', ''))", 25),
+    ("'a,b,c'.split(',')", ["a", "b", "c"]),
+    ("'a,b,c'.split(',', 2)", ["a", "b,c"]),
+    ("'hello'.substring(1, 3)", "el"),
+    ("'hello'.substring(2)", "llo"),
+    ("'  x '.trim()", "x"),
+    ("'NVIDIA.com/GPU'.lowerAscii()", "nvidia.com/gpu"),
+    ("'nvidia.com/mig-1g.5gb'.indexOf('mig-')", 11),
+    ("'a/b/c'.lastIndexOf('/')", 3),
+    ("['a', 'b'].join('-')", "a-b"),
+    ("[1, 2, 3].sum()", 6),
+    ("[quantity('1Gi'), quantity('1Gi')].sum() == quantity('2Gi')", True),
+])
+def test_kubernetes_strings_and_lists_extensions(expr, expected):
+    assert run(expr) == expected
+
+
+def test_substring_out_of_range_is_an_error():
+    with pytest.raises(CelRuntimeError):
+        run("'abc'.substring(2, 9)")
