@@ -184,13 +184,27 @@ def node_selector_matches(pod_spec: Any, labels: Any) -> bool:
             return False
     required = (((pod_spec.get("affinity") or {}).get("nodeAffinity") or {})
                 .get("requiredDuringSchedulingIgnoredDuringExecution") or {})
-    terms = required.get("nodeSelectorTerms") or []
-    if not terms:
+    if not required:
         return True
-    return any(
-        all(_expression_matches(e, labels) for e in (term.get("matchExpressions") or []))
-        for term in terms if isinstance(term, dict)
-    )
+    return any(_term_matches(term, labels) for term in required.get("nodeSelectorTerms") or [])
+
+
+def _term_matches(term: Any, labels: dict[str, Any]) -> bool:
+    """A NodeSelectorTerm: requirements ANDed; an empty term matches no node.
+
+    `matchFields` can only name `metadata.name`; offline the node's name is its
+    `kubernetes.io/hostname` label, as on the profiles' nodes.
+    """
+    if not isinstance(term, dict):
+        return False
+    expressions = [e for e in term.get("matchExpressions") or [] if isinstance(e, dict)]
+    fields = [f for f in term.get("matchFields") or [] if isinstance(f, dict)]
+    if not expressions and not fields:
+        return False
+    by_name = {"metadata.name": labels.get("kubernetes.io/hostname")} \
+        if "kubernetes.io/hostname" in labels else {}
+    return (all(_expression_matches(e, labels) for e in expressions)
+            and all(_expression_matches(f, by_name) for f in fields))
 
 
 def pod_template(obj: Any) -> dict[str, Any]:

@@ -90,3 +90,15 @@ def test_kubernetes_strings_and_lists_extensions(expr, expected):
 def test_substring_out_of_range_is_an_error():
     with pytest.raises(CelRuntimeError):
         run("'abc'.substring(2, 9)")
+
+
+def test_empty_node_selector_term_matches_no_node():
+    def spec(term):
+        return {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+            "nodeSelectorTerms": [term]}}}}
+    labels = {"gpu-type": "a100", "kubernetes.io/hostname": "gpu-a100-0"}
+    assert not node_selector_matches(spec({}), labels)
+    assert node_selector_matches(spec({"matchFields": [
+        {"key": "metadata.name", "operator": "In", "values": ["gpu-a100-0"]}]}), labels)
+    assert not node_selector_matches(spec({"matchFields": [
+        {"key": "metadata.name", "operator": "In", "values": ["gpu-t4-0"]}]}), labels)
