@@ -171,14 +171,24 @@ class Grader:
 
     @staticmethod
     def _any_line(docs: Sequence[Document], check: Check) -> int | None:
+        """Line of `field` for a check without `match`: the document that has the most of it."""
         if not check.field:
             return None
+        parts = parse_path(check.field)
+        best: tuple[int, int] | None = None  # (depth reached, line)
         for doc in docs:
-            if isinstance(doc.data, dict):
-                first = parse_path(check.field)[:1]
-                if first and first[0] in doc.data:
-                    return field_line(doc, check.field)
-        return None
+            depth, data = 0, doc.data
+            for part in parts:
+                key = 0 if part == "*" else part
+                in_list = isinstance(key, int) and isinstance(data, list) and key < len(data)
+                in_map = isinstance(key, str) and isinstance(data, dict) and key in data
+                if not (in_list or in_map):
+                    break
+                data = data[key]
+                depth += 1
+            if depth and (best is None or depth > best[0]):
+                best = (depth, field_line(doc, check.field))
+        return best[1] if best else None
 
     # -- whole answers --------------------------------------------------------
 

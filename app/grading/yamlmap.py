@@ -230,10 +230,13 @@ def load_documents(text: str) -> ParsedFile:
                     "document expands to too many nodes through aliases (an alias bomb?); "
                     "refused", node.start_mark.line + 1, node.start_mark.column + 1))
                 break
+            # Positions first: constructing flattens merge keys (<<) into the node,
+            # which would then look like repeated keys.
+            positions: dict[Path, tuple[int, int]] = {}
+            _record(node, (), positions, problems, set())
             data = loader.construct_document(node)
-            doc = Document(index=len(documents), data=data, start_line=node.start_mark.line + 1)
-            _record(node, (), doc.positions, problems, set())
-            documents.append(doc)
+            documents.append(Document(index=len(documents), data=data,
+                                      start_line=node.start_mark.line + 1, positions=positions))
     except yaml.YAMLError as exc:
         problems.append(_problem_from_yaml_error(exc, text))
     except (RecursionError, ValueError, TypeError, OverflowError) as exc:

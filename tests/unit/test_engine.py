@@ -116,3 +116,16 @@ def test_json_contract_shape(grader, course):
     for check in data["checks"]:
         assert set(check) == {"id", "title", "status", "points", "line", "message", "concept"}
         assert check["status"] in ("pass", "fail", "error", "skip")
+
+
+def test_unmatched_check_points_at_the_document_that_has_the_field(course):
+    from dataclasses import replace
+
+    scenario = course.scenario("gpu-limits")
+    check = replace(scenario.checks[0], match=None, field="spec.replicas", expression="false")
+    hpa = ("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: h}\n"
+           "spec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: sentiment}\n"
+           "  maxReplicas: 3\n---\n")
+    text = hpa + scenario.answer_text()
+    report = Grader(replace(scenario, checks=(check,))).grade_text(text, "a")
+    assert text.splitlines()[report.checks[0].line - 1].strip().startswith("replicas:")

@@ -59,3 +59,10 @@ def test_parse_path_quoted_keys_and_wildcards():
     assert parse_path('spec.containers[*].resources.limits["nvidia.com/gpu"]') == [
         "spec", "containers", "*", "resources", "limits", "nvidia.com/gpu"]
     assert parse_path("a[2].b") == ["a", 2, "b"]
+
+
+def test_merge_keys_are_not_duplicates():
+    parsed = load_documents("base: &b {x: 1, y: 2}\nnode:\n  <<: *b\n  y: 3\n")
+    assert parsed.problems == []
+    assert parsed.documents[0].data["node"] == {"x": 1, "y": 3}
+    assert parsed.documents[0].positions[("node", "y")] == (4, 3)
