@@ -23,6 +23,9 @@ Scheduling helpers:
   `podGpus(podSpec)`: whole GPUs (any vendor, MIG slices excluded) the pod's
   containers ask for, summed.
   `nodeNamed(nodes, name)`: the live node with that name, or {}.
+  `scaledValue(intOrPercent, total, roundUp)`: Kubernetes'
+  GetScaledValueFromIntOrPercent: 3 -> 3; "25%" of 6 -> 2 rounding up (PDBs,
+  maxSurge), 1 rounding down (a Deployment's maxUnavailable).
 Kubernetes' CEL also has the strings extension, which the Rust interpreter
 lacks; it is provided here with the same names and meaning: `s.charAt(i)`,
 `s.indexOf(t[, from])`, `s.lastIndexOf(t)`, `s.lowerAscii()`, `s.upperAscii()`,
@@ -274,6 +277,15 @@ def node_named(nodes: Any, name: Any) -> dict[str, Any]:
     return {}
 
 
+def scaled_value(value: Any, total: int, round_up: bool) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.endswith("%") and value[:-1].isdigit():
+        numerator = int(value[:-1]) * int(total)
+        return -(-numerator // 100) if round_up else numerator // 100
+    raise ValueError(f"{value!r} is neither an integer nor a percentage like '25%'")
+
+
 def _split(text: str, sep: str, limit: int = -1) -> list[str]:
     if limit == 0:
         return []
@@ -323,6 +335,7 @@ STRINGS_EXTENSION: dict[str, Any] = {
 FUNCTIONS: dict[str, Any] = {
     **STRINGS_EXTENSION,
     "podGpus": pod_gpus,
+    "scaledValue": scaled_value,
     "nodeNamed": node_named,
     "quantity": quantity,
     "isQuantity": is_quantity,

@@ -102,3 +102,18 @@ def test_empty_node_selector_term_matches_no_node():
         {"key": "metadata.name", "operator": "In", "values": ["gpu-a100-0"]}]}), labels)
     assert not node_selector_matches(spec({"matchFields": [
         {"key": "metadata.name", "operator": "In", "values": ["gpu-t4-0"]}]}), labels)
+
+
+@pytest.mark.parametrize("expr,expected", [
+    ("scaledValue(3, 6, true)", 3),
+    ("scaledValue('25%', 6, true)", 2),
+    ("scaledValue('25%', 6, false)", 1),
+    ("scaledValue('90%', 6, true)", 6),
+])
+def test_scaled_value_matches_kubernetes_int_or_percent(expr, expected):
+    assert run(expr) == expected
+
+
+def test_scaled_value_rejects_garbage():
+    with pytest.raises(CelRuntimeError):
+        run("scaledValue('ten', 6, true)")
