@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the local control-plane binaries kprep's kwok provider runs:
-# kube-apiserver, kube-scheduler, kube-controller-manager (Kubernetes $K8S_VERSION),
-# etcd ($ETCD_VERSION), kwok and kwokctl ($KWOK_VERSION), all from the Go module
+# kube-apiserver, kube-scheduler, kube-controller-manager and kubectl (Kubernetes
+# $K8S_VERSION), etcd ($ETCD_VERSION), kwok and kwokctl ($KWOK_VERSION), all from the Go module
 # proxy, into a cache folder. No git clone, no download outside the module proxy.
 #
 # Why wrapper modules: k8s.io/kubernetes requires its staging modules at v0.0.0
@@ -10,7 +10,12 @@
 # gets its own small module under hack/modules/ whose go.mod pins every version
 # (and, for Kubernetes, replaces each staging module with its published v0.Y.Z).
 #
-# A second run with the cache present only checks the stamp file and exits.
+# kubectl is there because kwokctl shells out to `kubectl get --raw /version` while it
+# starts a cluster; kprep puts this folder first on kwokctl's PATH, so kwokctl never
+# downloads one and never uses whatever kubectl the machine has.
+#
+# A second run with the cache present only checks the stamp file and exits; a run
+# with some binaries missing rebuilds only the groups that lack one.
 # Usage: hack/build-binaries.sh [--force]   (KPREP_BIN_DIR overrides the cache folder)
 set -euo pipefail
 
@@ -22,7 +27,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache_root=${XDG_CACHE_HOME:-$HOME/.cache}
 bin_dir=${KPREP_BIN_DIR:-$cache_root/kprep/bin/k8s-v$K8S_VERSION-etcd-v$ETCD_VERSION-kwok-v$KWOK_VERSION}
 stamp="$bin_dir/.complete"
-want="kube-apiserver kube-scheduler kube-controller-manager etcd kwok kwokctl"
+want="kube-apiserver kube-scheduler kube-controller-manager kubectl etcd kwok kwokctl"
 
 if [[ "${1:-}" != "--force" && -f "$stamp" ]]; then
   missing=0
@@ -36,19 +41,54 @@ rm -f "$stamp"
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 start=$(date +%s)
 
+force=0
+[[ "${1:-}" == "--force" ]] && force=1
+# needs NAME...: true when --force or any of the binaries is missing
+needs() {
+  [[ $force == 1 ]] && return 0
+  local b
+  for b in "$@"; do [[ -x "$bin_dir/$b" ]] || return 0; done
+  return 1
+}
+
 minor=$(echo "$K8S_VERSION" | cut -d. -f2)
-echo "build-binaries: Kubernetes v$K8S_VERSION -> $bin_dir" >&2
-(cd "$here/modules/kubernetes" && go build -trimpath -o "$bin_dir/" \
-  -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=v$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean" \
-  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kube-controller-manager)
+k8s_pkgs=()
+for b in kube-apiserver kube-scheduler kube-controller-manager kubectl; do
+  needs "$b" && k8s_pkgs+=("k8s.io/kubernetes/cmd/$b")
+done
+if (( ${#k8s_pkgs[@]} )); then
+  echo "build-binaries: Kubernetes v$K8S_VERSION (${k8s_pkgs[*]##*/}) -> $bin_dir" >&2
+  (cd "$here/modules/kubernetes" && go build -trimpath -o "$bin_dir/" \
+    -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=v$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean -X k8s.io/client-go/pkg/version.gitVersion=v$K8S_VERSION -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor" \
+    "${k8s_pkgs[@]}")
+fi
 
-echo "build-binaries: etcd v$ETCD_VERSION" >&2
-(cd "$here/modules/etcd" && go build -trimpath -ldflags "-s -w" -o "$bin_dir/etcd" go.etcd.io/etcd/server/v3)
+if needs etcd; then
+  echo "build-binaries: etcd v$ETCD_VERSION" >&2
+  (cd "$here/modules/etcd" && go build -trimpath -ldflags "-s -w" -o "$bin_dir/etcd" go.etcd.io/etcd/server/v3)
+fi
 
-echo "build-binaries: kwok v$KWOK_VERSION" >&2
-(cd "$here/modules/kwok" && go build -trimpath -o "$bin_dir/" \
-  -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=$K8S_VERSION" \
-  sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/kwok/cmd/kwokctl)
+if needs kwok kwokctl; then
+  echo "build-binaries: kwok v$KWOK_VERSION" >&2
+  (cd "$here/modules/kwok" && go build -trimpath -o "$bin_dir/" \
+    -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=$K8S_VERSION" \
+    sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/kwok/cmd/kwokctl)
+fi
+
+# Each binary must report the pinned version (kwokctl picks component flags from it).
+check_version() {
+  local out
+  out=$("$bin_dir/$1" "${@:3}" 2>&1 | head -3) || true
+  if [[ "$out" != *"$2"* ]]; then
+    echo "build-binaries: $1 reports '$out', expected '$2'" >&2
+    exit 1
+  fi
+}
+for b in kube-apiserver kube-scheduler kube-controller-manager; do check_version "$b" "v$K8S_VERSION" --version; done
+check_version kubectl "v$K8S_VERSION" version --client
+check_version etcd "$ETCD_VERSION" --version
+check_version kwok "v$KWOK_VERSION" --version
+check_version kwokctl "v$KWOK_VERSION" --version
 
 touch "$stamp"
 echo "build-binaries: done in $(( $(date +%s) - start ))s" >&2

@@ -93,6 +93,16 @@ class Profile:
                 return node
         raise KeyError(name)
 
+    def crd_path(self, entry: str, course_dir: Path) -> Path:
+        """Where a `crds:` entry lives: relative to the course folder, else to the profile file.
+
+        Returns the course-relative path when neither exists, so errors name it.
+        """
+        candidates = [course_dir / entry]
+        if self.path is not None:
+            candidates.append(self.path.parent / entry)
+        return next((c for c in candidates if c.is_file()), candidates[0])
+
     @property
     def gpu_nodes(self) -> tuple[NodeSpec, ...]:
         return tuple(n for n in self.nodes if n.gpu_count > 0)

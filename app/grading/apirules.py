@@ -235,6 +235,45 @@ def validate_pod_spec(spec: Any, path: PathT) -> list[RuleError]:
     errors.extend(_validate_tolerations(spec.get("tolerations"), (*path, "tolerations")))
     errors.extend(_validate_spread(spec.get("topologySpreadConstraints"),
                                    (*path, "topologySpreadConstraints")))
+    errors.extend(_validate_pod_basics(spec, path))
+    return errors
+
+
+def _validate_pod_basics(spec: dict[str, Any], path: PathT) -> list[RuleError]:
+    """Containers and images present, port ranges, volume mounts that name a volume,
+    non-empty required node selector terms (found by the live differential test)."""
+    errors: list[RuleError] = []
+    if not spec.get("containers"):
+        errors.append(_err((*path, "containers"), "Required value"))
+    volumes = {v.get("name") for v in spec.get("volumes") or [] if isinstance(v, dict)}
+    for section in ("initContainers", "containers"):
+        for i, container in enumerate(spec.get(section) or []):
+            if not isinstance(container, dict):
+                continue
+            where = (*path, section, i)
+            if not container.get("image"):
+                errors.append(_err((*where, "image"), "Required value"))
+            for j, port in enumerate(container.get("ports") or []):
+                if not isinstance(port, dict):
+                    continue
+                for key in ("containerPort", "hostPort"):
+                    number = port.get(key)
+                    if isinstance(number, int) and not (1 <= number <= 65535) and not (
+                            key == "hostPort" and number == 0):
+                        errors.append(_err((*where, "ports", j, key), f"Invalid value: {number}:"
+                                           " must be between 1 and 65535, inclusive"))
+            for j, mount in enumerate(container.get("volumeMounts") or []):
+                name = mount.get("name") if isinstance(mount, dict) else None
+                if isinstance(name, str) and name not in volumes:
+                    errors.append(_err((*where, "volumeMounts", j, "name"),
+                                       f'Not found: "{name}"'))
+    required = _dig(spec, ("affinity", "nodeAffinity",
+                           "requiredDuringSchedulingIgnoredDuringExecution"))
+    if isinstance(required, dict) and not required.get("nodeSelectorTerms"):
+        errors.append(_err((*path, "affinity", "nodeAffinity",
+                            "requiredDuringSchedulingIgnoredDuringExecution",
+                            "nodeSelectorTerms"),
+                           "Required value: must have at least one node selector term"))
     return errors
 
 
@@ -293,12 +332,18 @@ def validate_object(obj: Any) -> Iterator[RuleError]:
                            "`labels`")
         if kind == "Job":
             spec = obj.get("spec") or {}
+            # batch/v1 defaults completions and parallelism to 1 when both are unset.
             if isinstance(spec, dict) and spec.get("completionMode") == "Indexed" \
-                    and spec.get("completions") is None:
+                    and spec.get("completions") is None and spec.get("parallelism") is not None:
                 yield _err(("spec", "completions"), "Required value: when completion mode is "
                            "Indexed")
+        if kind in ("Job", "CronJob"):
+            # Pods default to Always, which Jobs refuse: the API server asks for a value.
             restart = _dig(obj, (*template_path, "spec", "restartPolicy"))
-            if restart not in (None, "OnFailure", "Never"):
+            if restart is None:
+                yield _err((*template_path, "spec", "restartPolicy"),
+                           'Required value: valid values: "OnFailure", "Never"')
+            elif restart not in ("OnFailure", "Never"):
                 yield _err((*template_path, "spec", "restartPolicy"),
                            f'Unsupported value: "{restart}": supported values: "OnFailure", '
                            '"Never"')
@@ -315,6 +360,7 @@ def validate_object(obj: Any) -> Iterator[RuleError]:
                 yield from validate_pod_spec(_dig(obj, spec_path), spec_path)
     if kind == "HorizontalPodAutoscaler":
         yield from _validate_hpa(obj)
+    yield from _validate_more(obj, kind, template_path)
     if kind == "PodDisruptionBudget":
         spec = obj.get("spec") or {}
         if isinstance(spec, dict) and spec.get("minAvailable") is not None \
@@ -427,3 +473,82 @@ def _validate_hpa(obj: dict[str, Any]) -> Iterator[RuleError]:
                 if isinstance(value, int) and value <= 0:
                     yield _err((*ppath, "value"), f"Invalid value: {value}: must be greater than "
                                "zero")
+
+
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_NAME_PART_MESSAGE = ("name part must consist of alphanumeric characters, '-', '_' or '.', and "
+                      "must start and end with an alphanumeric character")
+
+
+def _qualified_name_problem(key: str) -> str | None:
+    prefix, _, name = key.rpartition("/")
+    if prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix)):
+        return "prefix part must be a lowercase RFC 1123 subdomain"
+    if not name or len(name) > 63 or not _QUALIFIED_NAME.match(name):
+        return _NAME_PART_MESSAGE if name else "name part must be non-empty"
+    return None
+
+
+def _validate_meta(meta: Any, path: PathT) -> Iterator[RuleError]:
+    if not isinstance(meta, dict):
+        return
+    for section in ("labels", "annotations"):
+        values = meta.get(section)
+        if not isinstance(values, dict):
+            continue
+        for key, value in values.items():
+            problem = _qualified_name_problem(str(key))
+            if problem:
+                yield _err((*path, section, str(key)), f'Invalid value: "{key}": {problem}')
+            elif section == "labels" and isinstance(value, str) and (
+                    len(value) > 63 or not _LABEL_VALUE.match(value)):
+                yield _err((*path, section, str(key)), f'Invalid value: "{value}": a valid '
+                           "label must be an empty string or consist of alphanumeric "
+                           "characters, '-', '_' or '.', and must start and end with an "
+                           "alphanumeric character")
+
+
+def _is_zero(value: Any) -> bool:
+    return value == 0 or value in ("0", "0%")
+
+
+def _validate_more(obj: dict[str, Any], kind: str, template_path: PathT | None
+                   ) -> Iterator[RuleError]:
+    """Rules the live differential test found missing (label syntax, negative counts, ...)."""
+    yield from _validate_meta(obj.get("metadata"), ("metadata",))
+    if template_path is not None and template_path:
+        yield from _validate_meta(_dig(obj, (*template_path, "metadata")),
+                                  (*template_path, "metadata"))
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return
+    counts = {"Deployment": ("replicas",), "ReplicaSet": ("replicas",),
+              "StatefulSet": ("replicas",), "Job": ("parallelism", "completions")}
+    for key in counts.get(kind, ()):
+        value = spec.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+            yield _err(("spec", key), f"Invalid value: {value}: must be greater than or equal "
+                       "to 0")
+    if kind == "Deployment":
+        strategy = spec.get("strategy")
+        if isinstance(strategy, dict):
+            rolling = strategy.get("rollingUpdate")
+            if strategy.get("type") == "Recreate" and rolling is not None:
+                yield _err(("spec", "strategy", "rollingUpdate"), "Forbidden: may not be "
+                           "specified when strategy `type` is 'Recreate'")
+            elif isinstance(rolling, dict) and _is_zero(rolling.get("maxSurge")) \
+                    and _is_zero(rolling.get("maxUnavailable")):
+                yield _err(("spec", "strategy", "rollingUpdate", "maxUnavailable"),
+                           "Invalid value: 0: may not be 0 when `maxSurge` is 0")
+    if kind == "HorizontalPodAutoscaler":
+        ref = spec.get("scaleTargetRef")
+        if isinstance(ref, dict):
+            if not ref.get("name"):
+                yield _err(("spec", "scaleTargetRef", "name"), "Required value")
+            if not ref.get("apiVersion"):
+                yield _err(("spec", "scaleTargetRef", "apiVersion"), 'Invalid value: "": '
+                           "apiVersion must specify API group")
+    if kind == "Service":
+        headless = spec.get("clusterIP") == "None"
+        if not spec.get("ports") and not headless and spec.get("type") != "ExternalName":
+            yield _err(("spec", "ports"), "Required value")

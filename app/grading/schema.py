@@ -179,7 +179,9 @@ def crd_schemas(crd_dir: str) -> dict[tuple[str, str], dict[str, Any]]:
     if not folder.is_dir():
         return found
     for path in sorted(folder.glob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+        # CRDs embed whole pod templates (hundreds of KB): libyaml parses them ~30x faster.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        for doc in yaml.load_all(path.read_text(encoding="utf-8"), Loader=loader):
             if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
                 continue
             spec = doc.get("spec", {})

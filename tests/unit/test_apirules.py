@@ -116,7 +116,7 @@ def test_pdb_both_fields():
 
 def test_indexed_job_needs_completions():
     job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
-           "spec": {"completionMode": "Indexed", "template": {"spec": {
+           "spec": {"completionMode": "Indexed", "parallelism": 2, "template": {"spec": {
                "restartPolicy": "Always", "containers": [{"name": "c", "image": "i"}]}}}}
     msgs = messages(job)
     assert any("spec.completions: Required value" in m for m in msgs)

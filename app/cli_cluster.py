@@ -1,0 +1,183 @@
+"""`kprep cluster up | down | status | gc`: the local cluster with fake GPU nodes.
+
+Imported lazily by `app.cli` (only when `kprep cluster ...` runs). Progress
+goes to stderr, the status table to stdout. Every failure is a `ClusterError`
+whose message says what to do; it exits with `ExitCode.CLUSTER` (3).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from app.cluster.errors import ClusterError
+from app.exitcodes import ExitCode
+
+PROVIDER_CHOICE = click.Choice(["kwok", "kind"])
+
+
+def _echo(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"kprep: {message}", err=True)
+    sys.exit(ExitCode.CLUSTER)
+
+
+def _course_root(ctx: click.Context) -> Path:
+    from app.cli import course_from
+
+    return Path(course_from(ctx).root)
+
+
+def _provider_for(ctx: click.Context, requested: str | None) -> Any:
+    """The provider asked for, else the active one, else kwok."""
+    from app.cluster.provider import DEFAULT_PROVIDER, make_provider, read_active
+
+    if requested is None:
+        active = read_active()
+        requested = active.provider if active else DEFAULT_PROVIDER
+    return make_provider(requested, _course_root(ctx))
+
+
+@click.group()
+def cluster() -> None:
+    """Start, stop and inspect the local cluster with fake GPU nodes.
+
+    The kwok provider (default) runs a real etcd, kube-apiserver,
+    kube-scheduler and kube-controller-manager as local processes, with the
+    profile's nodes simulated by kwok (no Docker). The kind provider runs real
+    kubelets in Docker with a fake GPU device plugin.
+    """
+
+
+@cluster.command()
+@click.option("--profile", "profile_name", default="default", show_default=True,
+              help="Cluster profile: a name from the course's profiles/ folder or a YAML path.")
+@click.option("--provider", type=PROVIDER_CHOICE, default="kwok", show_default=True)
+@click.option("--dry-run", is_flag=True, help="Print what would be created (kind: the kind "
+              "config and manifests); change nothing.")
+@click.pass_context
+def up(ctx: click.Context, profile_name: str, provider: str, dry_run: bool) -> None:
+    """Create the cluster (or reuse it) and wait until every node is Ready."""
+    from app.cluster.profiles import ProfileError, load_profile
+    from app.cluster.provider import read_active, record_active
+
+    course_root = _course_root(ctx)
+    try:
+        profile = load_profile(profile_name, course_root)
+    except ProfileError as exc:
+        _fail(str(exc))
+    active = read_active()
+    if active is not None and active.provider != provider and not dry_run:
+        _fail(f"a {active.provider} cluster is up; stop it first with `kprep cluster down`")
+    start = time.monotonic()
+    try:
+        chosen = _provider_for(ctx, provider)
+        chosen.up(profile, dry_run=dry_run, echo=_echo)
+    except ClusterError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted; `kprep cluster up` again resumes, `kprep cluster down` cleans up")
+    if not dry_run:
+        record_active(provider, profile.name)
+        _echo(f"kprep cluster up: {provider} cluster with profile {profile.name!r} ready in "
+              f"{time.monotonic() - start:.1f}s")
+
+
+@cluster.command()
+@click.option("--provider", type=PROVIDER_CHOICE, default=None,
+              help="Which cluster to delete (default: the active one, else kwok).")
+@click.pass_context
+def down(ctx: click.Context, provider: str | None) -> None:
+    """Delete the cluster and everything kprep kept for it."""
+    from app.cluster.provider import clear_active
+
+    chosen = _provider_for(ctx, provider)
+    try:
+        chosen.down()
+    except ClusterError as exc:
+        _fail(str(exc))
+    clear_active(chosen.name)
+    _echo(f"kprep cluster down: the {chosen.name} cluster is gone")
+
+
+@cluster.command()
+@click.option("--provider", type=PROVIDER_CHOICE, default=None)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.pass_context
+def status(ctx: click.Context, provider: str | None, fmt: str) -> None:
+    """Nodes with their GPU type, GPUs allocatable/used and pods."""
+    import json
+
+    from app.cluster.provider import read_active
+
+    chosen = _provider_for(ctx, provider)
+    try:
+        rows = list(chosen.status())
+    except ClusterError as exc:
+        _fail(str(exc))
+    active = read_active()
+    if fmt == "json":
+        for row in rows:
+            click.echo(json.dumps({
+                "name": row.name, "ready": row.ready, "gpuType": _gpu_type(row.labels),
+                "gpusAllocatable": row.gpu_allocatable, "gpusUsed": row.gpu_used,
+                "devices": {k: {"allocatable": v.allocatable, "used": v.used}
+                            for k, v in row.devices.items()},
+                "taints": row.taints, "pods": row.pods}))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    profile = f", profile {active.profile}" if active and active.provider == chosen.name else ""
+    table = Table(title=f"kprep cluster ({chosen.name}{profile})",
+                  caption="GPUs: used/allocatable per device resource")
+    for column in ("node", "ready", "GPU type", "GPUs", "taints", "pods"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        devices = ", ".join(f"{v.used}/{v.allocatable}"
+                            + ("" if k == "nvidia.com/gpu" else f" {k}")
+                            for k, v in row.devices.items())
+        taints = ", ".join(f"{t.get('key')}"
+                           + (f"={t['value']}" if t.get("value") else "")
+                           + f":{t.get('effect')}" for t in row.taints)
+        pods = ", ".join(p.split("/", 1)[1] for p in row.pods[:3])
+        if len(row.pods) > 3:
+            pods += f" (+{len(row.pods) - 3})"
+        table.add_row(row.name, "yes" if row.ready else "[red]no[/]", _gpu_type(row.labels),
+                      devices or "-", taints or "-", pods or "-")
+    Console().print(table)
+
+
+def _gpu_type(labels: dict[str, str]) -> str:
+    for key in ("gpu-type", "nvidia.com/gpu.product", "amd.com/gpu.product-name"):
+        if labels.get(key):
+            return labels[key]
+    return "-"
+
+
+@cluster.command()
+@click.option("--provider", type=PROVIDER_CHOICE, default=None)
+@click.option("--older-than", "older_than", type=float, default=0.0, show_default=True,
+              help="Only namespaces at least this many seconds old (spare running checks).")
+@click.pass_context
+def gc(ctx: click.Context, provider: str | None, older_than: float) -> None:
+    """Delete leftover attempt namespaces (label kprep.dev/owned=true)."""
+    from app.cluster.gc import collect
+
+    chosen = _provider_for(ctx, provider)
+    try:
+        deleted = collect(chosen.kubeconfig_path, older_than=older_than)
+    except ClusterError as exc:
+        _fail(str(exc))
+    if deleted:
+        _echo(f"kprep cluster gc: deleting {len(deleted)} namespace(s): {', '.join(deleted)}")
+    else:
+        _echo("kprep cluster gc: nothing to delete")

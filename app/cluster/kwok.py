@@ -1,0 +1,574 @@
+"""The kwok provider: a real control plane as host processes, the profile's nodes simulated.
+
+`kwokctl --runtime binary` starts etcd, kube-apiserver, kube-controller-manager,
+kube-scheduler and the kwok controller as plain processes (no Docker), from
+binaries `hack/build-binaries.sh` built into the cache folder (or
+`KPREP_BIN_DIR`). Every binary path is passed explicitly and kwokctl runs with
+`KWOK_WORKDIR` under kprep's data folder, `--kubeconfig=` (so it never edits
+~/.kube/config) and a PATH that starts with the binary folder (kwokctl shells
+out to `kubectl get --raw /version`; ours is found first, so nothing is ever
+downloaded).
+
+Nodes are plain Node objects created from the profile: labels, taints, and
+status with the GPUs in both capacity and allocatable (kwok's node-initialize
+stage keeps both maps but nobody copies capacity into allocatable for fake
+nodes). kwok manages them (annotation `kwok.x-k8s.io/node: fake`), marks them
+Ready and plays each pod's lifecycle: scheduled pods become Running; Job pods
+Succeed only after 10 minutes (`kwok-stages.yaml`: with kwok's instant
+completion a finished worker would free its GPUs for the next one and distort
+placement). The real scheduler and controllers act on everything else.
+
+Layout under `data_dir()/cluster/kwok/`: `kubeconfig` (kprep's own), `state.json`
+(profile, binary folder), `work/` (KWOK_WORKDIR: kwokctl's config, PKI, pid
+files and component logs in `work/clusters/kprep/`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from app.cluster.errors import ClusterError, ClusterNotRunning, ClusterUnreachable
+from app.cluster.kube import ApiError, Kube, Resource
+from app.cluster.profiles import NodeSpec, Profile
+from app.cluster.provider import Echo, NodeRow, cluster_root, node_rows
+
+K8S_VERSION = "1.36.3"
+ETCD_VERSION = "3.6.16"
+KWOK_VERSION = "0.8.0"
+"""Keep in step with hack/build-binaries.sh (a unit test compares them)."""
+BIN_DIR_ENV = "KPREP_BIN_DIR"
+CLUSTER_NAME = "kprep"
+BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok",
+            "kwokctl", "kubectl")
+NODE_LABEL = "kprep.dev/node"
+PROFILE_LABEL = "kprep.dev/profile"
+SPEC_ANNOTATION = "kprep.dev/node-spec"
+"""Hash of the node's profile entry: a node whose entry changed is recreated."""
+NODE_KIND = {"apiVersion": "v1", "kind": "Node"}
+CRD_RESOURCE = Resource("apiextensions.k8s.io/v1", "CustomResourceDefinition",
+                        "customresourcedefinitions", False)
+NODE_RESOURCE = Resource("v1", "Node", "nodes", False)
+CONFIG_VERSION = 2
+"""Bumped when the way kprep creates the cluster changes; `up` recreates older clusters."""
+STAGES_PATH = Path(__file__).with_name("kwok-stages.yaml")
+"""kwok's default Stages, except that Job pods stay Running for 10 minutes (see the file)."""
+CREATE_TIMEOUT_SECONDS = 120
+READY_TIMEOUT_SECONDS = 60.0
+BUILD_HINT = "run `hack/build-binaries.sh` from a kprep checkout (needs Go 1.26; ~20 min cold)"
+
+
+def default_bin_dir() -> Path:
+    """Where hack/build-binaries.sh puts the binaries (KPREP_BIN_DIR overrides)."""
+    from_env = os.environ.get(BIN_DIR_ENV)
+    if from_env:
+        return Path(from_env).expanduser()
+    from app.paths import cache_dir
+
+    return (cache_dir() / "bin" /
+            f"k8s-v{K8S_VERSION}-etcd-v{ETCD_VERSION}-kwok-v{KWOK_VERSION}")
+
+
+def find_binaries(bin_dir: Path | None = None) -> dict[str, Path]:
+    """Name -> path of every binary the provider runs; ClusterError naming what is missing."""
+    folder = bin_dir or default_bin_dir()
+    found = {name: folder / name for name in BINARIES}
+    missing = [name for name, path in found.items()
+               if not (path.is_file() and os.access(path, os.X_OK))]
+    if missing:
+        raise ClusterError(
+            f"the kwok provider needs local control-plane binaries; missing in {folder}: "
+            f"{', '.join(missing)}.\nBuild them: {BUILD_HINT}, or point {BIN_DIR_ENV} at a "
+            "folder that has them.")
+    return found
+
+
+# -- nodes from a profile -------------------------------------------------------------------
+
+
+def node_manifest(node: NodeSpec, profile: Profile) -> dict[str, Any]:
+    """The Node object for one profile node, status included."""
+    labels = {**node.labels, NODE_LABEL: node.name, PROFILE_LABEL: profile.name}
+    capacity = dict(node.capacity)
+    spec: dict[str, Any] = {}
+    if node.taints:
+        spec["taints"] = [t.as_dict() for t in node.taints]
+    body: dict[str, Any] = {
+        **NODE_KIND,
+        "metadata": {
+            "name": node.name,
+            "labels": labels,
+            "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+        },
+        "spec": spec,
+        "status": {
+            "capacity": capacity,
+            "allocatable": dict(capacity),
+            "nodeInfo": {"architecture": "amd64", "operatingSystem": "linux",
+                         "kubeletVersion": f"v{K8S_VERSION}",
+                         "kubeProxyVersion": f"v{K8S_VERSION}"},
+            "phase": "Running",
+        },
+    }
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+    body["metadata"]["annotations"][SPEC_ANNOTATION] = digest
+    return body
+
+
+def _node_ready(node: dict[str, Any]) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in (node.get("status") or {}).get("conditions") or [])
+
+
+def resolve_crd_paths(profile: Profile, course_dir: Path) -> list[Path]:
+    """A profile's `crds:` entries: relative to the course folder (else to the profile file)."""
+    paths = []
+    for entry in profile.crds:
+        path = profile.crd_path(entry, course_dir)
+        if not path.is_file():
+            raise ClusterError(f"profile {profile.name!r}: CRD file {entry!r} not found "
+                               f"(relative to {course_dir} or to the profile file)")
+        paths.append(path)
+    return paths
+
+
+def crd_documents(paths: Sequence[Path]) -> list[dict[str, Any]]:
+    documents: list[dict[str, Any]] = []
+    for path in paths:
+        try:
+            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+            loaded = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=loader))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ClusterError(f"cannot read CRDs {path}: {exc}") from exc
+        documents.extend(d for d in loaded
+                         if isinstance(d, dict) and d.get("kind") == "CustomResourceDefinition")
+    return documents
+
+
+class KwokProvider:
+    """Creates, inspects and deletes kprep's kwok cluster."""
+
+    name = "kwok"
+
+    def __init__(self, course_dir: Path, state_dir: Path | None = None,
+                 bin_dir: Path | None = None) -> None:
+        self.course_dir = course_dir
+        self.state_dir = state_dir or cluster_root() / "kwok"
+        self.bin_dir = bin_dir
+        self.ready_timeout = READY_TIMEOUT_SECONDS
+
+    # -- paths ------------------------------------------------------------------------------
+
+    @property
+    def kubeconfig_path(self) -> Path:
+        return self.state_dir / "kubeconfig"
+
+    @property
+    def workdir(self) -> Path:
+        """KWOK_WORKDIR: kwokctl's own state."""
+        return self.state_dir / "work"
+
+    @property
+    def cluster_dir(self) -> Path:
+        return self.workdir / "clusters" / CLUSTER_NAME
+
+    @property
+    def state_path(self) -> Path:
+        return self.state_dir / "state.json"
+
+    def pid_file(self, component: str) -> Path:
+        return self.cluster_dir / "pids" / f"{component}.pid"
+
+    def log_file(self, component: str) -> Path:
+        return self.cluster_dir / "logs" / f"{component}.log"
+
+    def exists(self) -> bool:
+        return self.kubeconfig_path.is_file() and self.cluster_dir.is_dir()
+
+    def state(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.state_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def kube(self, timeout: float = 10.0) -> Kube:
+        if not self.kubeconfig_path.is_file():
+            raise ClusterNotRunning("no kwok cluster is up; start one with `kprep cluster up`")
+        return Kube(self.kubeconfig_path, timeout=timeout)
+
+    # -- kwokctl ---------------------------------------------------------------------------
+
+    def _env(self, binaries: dict[str, Path]) -> dict[str, str]:
+        env = dict(os.environ)
+        env["KWOK_WORKDIR"] = str(self.workdir)
+        # kwokctl looks kubectl up on PATH before it would download one: ours comes first.
+        env["PATH"] = f"{binaries['kubectl'].parent}{os.pathsep}{env.get('PATH', '')}"
+        env["KWOK_KUBECTL_BINARY"] = str(binaries["kubectl"])
+        env.pop("KUBECONFIG", None)
+        return env
+
+    def _kwokctl(self, binaries: dict[str, Path], args: list[str], timeout: float
+                 ) -> subprocess.CompletedProcess[str]:
+        command = [str(binaries["kwokctl"]), *args]
+        try:
+            result = subprocess.run(command, env=self._env(binaries), capture_output=True,
+                                    text=True, timeout=timeout, check=False,
+                                    stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired as exc:
+            raise ClusterError(f"`kwokctl {' '.join(args[:3])}` did not finish within "
+                               f"{int(timeout)}s; logs: {self.cluster_dir / 'logs'}") from exc
+        if result.returncode != 0:
+            tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-12:])
+            raise ClusterError(f"`kwokctl {' '.join(args[:3])}` failed (exit "
+                               f"{result.returncode}):\n{tail}\nlogs: "
+                               f"{self.cluster_dir / 'logs'}")
+        return result
+
+    def create_args(self, binaries: dict[str, Path]) -> list[str]:
+        return [
+            "--config", str(STAGES_PATH),
+            "create", "cluster", "--name", CLUSTER_NAME, "--runtime", "binary",
+            "--kubeconfig=",
+            "--etcd-binary", str(binaries["etcd"]),
+            "--kube-apiserver-binary", str(binaries["kube-apiserver"]),
+            "--kube-controller-manager-binary", str(binaries["kube-controller-manager"]),
+            "--kube-scheduler-binary", str(binaries["kube-scheduler"]),
+            "--kwok-controller-binary", str(binaries["kwok"]),
+            "--disable-qps-limits",
+            # The HPA controller first looks at a new HPA one sync period after it is
+            # created (15 s by default); 1 s lets a live check see its conditions.
+            "--extra-args", "kube-controller-manager=horizontal-pod-autoscaler-sync-period=1s",
+            "--timeout", f"{CREATE_TIMEOUT_SECONDS}s",
+        ]
+
+    # -- up ---------------------------------------------------------------------------------
+
+    def up(self, profile: Profile, *, dry_run: bool = False, echo: Echo = print) -> None:
+        """Start (or restart, or reuse) the control plane, then make the nodes match `profile`."""
+        binaries = find_binaries(self.bin_dir)
+        crds = crd_documents(resolve_crd_paths(profile, self.course_dir))
+        if dry_run:
+            echo("kwokctl " + " ".join(self.create_args(binaries)))
+            echo(yaml.safe_dump_all([node_manifest(n, profile) for n in profile.nodes],
+                                    sort_keys=False))
+            return
+        start = time.monotonic()
+        if self.cluster_dir.is_dir() and self.state().get("configVersion") != CONFIG_VERSION:
+            echo("the cluster was created by an older kprep; recreating it")
+            self.down()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        reused = False
+        dead = self.dead_components()
+        if self.exists() and not dead:
+            with self.kube(timeout=3) as kube:
+                reused = kube.readyz()
+        if not reused and self.cluster_dir.is_dir():
+            reused = self._restart(binaries, dead, echo)
+        if not reused:
+            echo(f"starting the control plane (etcd, kube-apiserver, kube-controller-manager, "
+                 f"kube-scheduler, kwok) v{K8S_VERSION}")
+            self._kwokctl(binaries, self.create_args(binaries), CREATE_TIMEOUT_SECONDS + 15)
+            self._copy_kubeconfig()
+        elif not dead:
+            echo("the control plane is already running; reusing it")
+        with self.kube() as kube:
+            self._wait_api(kube)
+            api_seconds = time.monotonic() - start
+            self.apply_profile(kube, profile, echo=echo)
+            self._apply_crds(kube, crds, echo)
+            self._wait_nodes_ready(kube, profile)
+        self._write_state(profile)
+        echo(f"API answered after {api_seconds:.1f}s; {len(profile.nodes)} nodes Ready after "
+             f"{time.monotonic() - start:.1f}s ({sum(n.gpu_count for n in profile.nodes)} GPUs); "
+             f"kubeconfig {self.kubeconfig_path}")
+
+    def _copy_kubeconfig(self) -> None:
+        source = self.cluster_dir / "kubeconfig.yaml"
+        if not source.is_file():
+            raise ClusterError(f"kwokctl did not write {source}; logs: "
+                               f"{self.cluster_dir / 'logs'}")
+        self._write_kubeconfig(source.read_text(encoding="utf-8"))
+
+    def _restart(self, binaries: dict[str, Path], dead: list[str], echo: Echo) -> bool:
+        """Restart stopped components of an existing cluster; False when it must be recreated.
+
+        kwokctl keeps each component's port from creation; once a component has
+        stopped, another program (another kwok cluster, after a reboot) may hold
+        its port, and the restart can never succeed. Then the cluster is deleted
+        and created afresh (nodes and CRDs are kprep's to re-apply anyway).
+        """
+        taken = self.taken_ports(dead)
+        if taken:
+            echo(f"the stopped components' ports are in use by other programs ({taken}); "
+                 "recreating the cluster")
+        else:
+            echo(f"restarting stopped components ({', '.join(dead) or 'all'})")
+            try:
+                self._kwokctl(binaries, self.create_args(binaries), 45)
+                self._copy_kubeconfig()
+                with self.kube() as kube:
+                    self._wait_api(kube, timeout=20)
+                return True
+            except ClusterError as exc:
+                echo(f"restart failed ({str(exc).splitlines()[0]}); recreating the cluster")
+        self.down()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        return False
+
+    def taken_ports(self, components: Sequence[str]) -> dict[str, int]:
+        """Ports of `components` (from kwokctl's config) that something else listens on now."""
+        try:
+            documents = list(yaml.safe_load_all(
+                (self.cluster_dir / "kwok.yaml").read_text(encoding="utf-8")))
+        except (OSError, yaml.YAMLError):
+            return {}
+        config = next((d for d in documents if isinstance(d, dict)
+                       and d.get("kind") == "KwokctlConfiguration"), {})
+        options = config.get("options") or {}
+        keys = {"etcd": ("etcdPort", "etcdPeerPort"), "kube-apiserver": ("kubeApiserverPort",),
+                "kube-controller-manager": ("kubeControllerManagerPort",),
+                "kube-scheduler": ("kubeSchedulerPort",),
+                "kwok-controller": ("kwokControllerPort",)}
+        taken: dict[str, int] = {}
+        for component in components:
+            for key in keys.get(component, ()):
+                port = options.get(key)
+                if isinstance(port, int) and port and not _port_free(port):
+                    taken[component] = port
+        return taken
+
+    def _write_kubeconfig(self, text: str) -> None:
+        self.kubeconfig_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.kubeconfig_path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, self.kubeconfig_path)
+
+    def _write_state(self, profile: Profile) -> None:
+        state = {"provider": "kwok", "cluster": CLUSTER_NAME, "profile": profile.name,
+                 "configVersion": CONFIG_VERSION,
+                 "kubernetes": K8S_VERSION, "binDir": str(self.bin_dir or default_bin_dir())}
+        self.state_path.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+
+    def _wait_api(self, kube: Kube, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not kube.readyz():
+            if time.monotonic() > deadline:
+                raise ClusterUnreachable(
+                    f"the API server did not become ready within {int(timeout)}s; see "
+                    f"{self.log_file('kube-apiserver')}")
+            time.sleep(0.2)
+
+    def apply_profile(self, kube: Kube, profile: Profile, *, echo: Echo = print) -> None:
+        """Make the cluster's nodes exactly the profile's (create, recreate, delete)."""
+        wanted = {n.name: node_manifest(n, profile) for n in profile.nodes}
+        existing = {str(n["metadata"]["name"]): n
+                    for n in kube.get(NODE_RESOURCE.path()).get("items") or []}
+        removed = [name for name in existing if name not in wanted]
+        for name in removed:
+            kube.delete(NODE_RESOURCE.path(name=name), grace_seconds=0)
+        created = 0
+        for name, manifest in wanted.items():
+            current = existing.get(name)
+            digest = manifest["metadata"]["annotations"][SPEC_ANNOTATION]
+            if current is not None:
+                have = ((current.get("metadata") or {}).get("annotations") or {}).get(
+                    SPEC_ANNOTATION)
+                allocatable = (current.get("status") or {}).get("allocatable") or {}
+                if have == digest and all(allocatable.get(k) == v for k, v in
+                                          manifest["status"]["allocatable"].items()):
+                    continue
+                kube.delete(NODE_RESOURCE.path(name=name), grace_seconds=0)
+                self._wait_gone(kube, NODE_RESOURCE.path(name=name))
+            kube.request("POST", NODE_RESOURCE.path(), body=manifest)
+            # Status on create is kept for Nodes today; patching the subresource makes sure.
+            kube.request("PATCH", NODE_RESOURCE.path(name=name, subresource="status"),
+                         body={"status": {"capacity": manifest["status"]["capacity"],
+                                          "allocatable": manifest["status"]["allocatable"]}},
+                         content_type="application/merge-patch+json")
+            created += 1
+        if created or removed:
+            echo(f"nodes: {created} created, {len(removed)} removed "
+                 f"(profile {profile.name!r}: {len(wanted)} nodes)")
+
+    @staticmethod
+    def _wait_gone(kube: Kube, path: str, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                kube.get(path)
+            except ApiError as exc:
+                if exc.status == 404:
+                    return
+                raise
+            time.sleep(0.1)
+
+    def _apply_crds(self, kube: Kube, crds: list[dict[str, Any]], echo: Echo) -> None:
+        if not crds:
+            return
+        for crd in crds:
+            name = crd["metadata"]["name"]
+            try:
+                kube.request("PATCH", CRD_RESOURCE.path(name=name), body=crd,
+                             query={"fieldManager": "kprep", "force": "true"},
+                             content_type="application/apply-patch+yaml")
+            except ApiError as exc:
+                raise ClusterError(f"installing CRD {name} failed: {exc.message}") from exc
+        deadline = time.monotonic() + 30
+        pending = [c["metadata"]["name"] for c in crds]
+        while pending:
+            still = []
+            for name in pending:
+                body = kube.get(CRD_RESOURCE.path(name=name))
+                conditions = (body.get("status") or {}).get("conditions") or []
+                if not any(c.get("type") == "Established" and c.get("status") == "True"
+                           for c in conditions):
+                    still.append(name)
+            pending = still
+            if pending and time.monotonic() > deadline:
+                raise ClusterError(f"CRDs not established after 30s: {', '.join(pending)}")
+            if pending:
+                time.sleep(0.1)
+        kube.forget_discovery()
+        echo(f"CRDs installed: {', '.join(sorted(c['metadata']['name'] for c in crds))}")
+
+    def _wait_nodes_ready(self, kube: Kube, profile: Profile) -> None:
+        deadline = time.monotonic() + self.ready_timeout
+        wanted = {n.name for n in profile.nodes}
+        while True:
+            nodes = kube.get(NODE_RESOURCE.path()).get("items") or []
+            ready = {n["metadata"]["name"] for n in nodes if _node_ready(n)}
+            missing = sorted(wanted - ready)
+            if not missing:
+                return
+            if time.monotonic() > deadline:
+                raise ClusterError(
+                    f"nodes not Ready after {int(self.ready_timeout)}s: {', '.join(missing)}; "
+                    f"is the kwok controller running? log: {self.log_file('kwok-controller')}")
+            time.sleep(0.2)
+
+    def ensure_profile(self, profile: Profile, *, echo: Echo = print) -> bool:
+        """Reshape a running cluster's nodes for `profile` (fast on kwok); True if it changed."""
+        if self.state().get("profile") == profile.name:
+            return False
+        crds = crd_documents(resolve_crd_paths(profile, self.course_dir))
+        with self.kube() as kube:
+            echo(f"switching the kwok cluster's nodes to profile {profile.name!r}")
+            self.apply_profile(kube, profile, echo=echo)
+            self._apply_crds(kube, crds, echo)
+            self._wait_nodes_ready(kube, profile)
+        self._write_state(profile)
+        from app.cluster.provider import record_active
+
+        record_active("kwok", profile.name)
+        return True
+
+    # -- down -------------------------------------------------------------------------------
+
+    def down(self) -> None:
+        """Stop every component and delete the cluster folder (works on half-dead clusters).
+
+        The components are stopped directly from kwokctl's pid files (SIGTERM,
+        then SIGKILL after a few seconds): the cluster's data is deleted anyway,
+        and `kwokctl delete cluster` would wait for each graceful shutdown in turn.
+        """
+        self._kill_components()
+        shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    def _kill_components(self, grace_seconds: float = 2.0) -> None:
+        pids = [pid for pid in self.component_pids().values() if self._owns(pid)]
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace_seconds
+        alive = pids
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.05)
+            alive = [pid for pid in alive if _alive(pid)]
+        for pid in alive:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+
+    # -- status -----------------------------------------------------------------------------
+
+    def status(self) -> list[NodeRow]:
+        if not self.exists():
+            raise ClusterNotRunning("no kwok cluster is up; start one with `kprep cluster up`")
+        with self.kube() as kube:
+            try:
+                nodes = kube.get(NODE_RESOURCE.path()).get("items") or []
+                pods = kube.get("/api/v1/pods").get("items") or []
+            except ClusterUnreachable as exc:
+                raise ClusterUnreachable(f"{exc}; `kprep cluster up` restarts it") from exc
+        return node_rows(nodes, pods)
+
+    def dead_components(self) -> list[str]:
+        """Components whose pid file names a process that is gone (or is no longer ours)."""
+        return [name for name, pid in self.component_pids().items() if not self._owns(pid)]
+
+    def _owns(self, pid: int) -> bool:
+        """Whether `pid` is alive and runs one of this cluster's binaries (pids get reused)."""
+        if not _alive(pid):
+            return False
+        command = _command_line(pid)
+        return command is None or str(self.cluster_dir) in command
+
+    def component_pids(self) -> dict[str, int]:
+        """Component name -> pid, from kwokctl's pid files (tests stop and restart some)."""
+        found: dict[str, int] = {}
+        pids_dir = self.cluster_dir / "pids"
+        for pid_file in sorted(pids_dir.glob("*.pid")) if pids_dir.is_dir() else []:
+            try:
+                found[pid_file.stem] = int(pid_file.read_text().strip())
+            except (OSError, ValueError):
+                continue
+        return found
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _command_line(pid: int) -> str | None:
+    """A process's command line; None when it cannot be read."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(
+            "utf-8", "replace")
+    except OSError:
+        pass
+    try:
+        result = subprocess.run(["ps", "-o", "command=", "-p", str(pid)], capture_output=True,
+                                text=True, timeout=5, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout if result.returncode == 0 else None

@@ -1,0 +1,138 @@
+"""The kwok provider without running it: nodes from profiles, binaries, kwokctl arguments."""
+
+from __future__ import annotations
+
+import re
+import stat
+from pathlib import Path
+
+import pytest
+
+from app.cluster import kwok
+from app.cluster.errors import ClusterError
+from app.cluster.profiles import list_profiles, load_profile
+from tests.conftest import REPO
+
+
+@pytest.mark.parametrize("name", list_profiles(REPO))
+def test_every_node_advertises_its_devices_in_capacity_and_allocatable(name: str) -> None:
+    profile = load_profile(name, REPO)
+    for node in profile.nodes:
+        manifest = kwok.node_manifest(node, profile)
+        status = manifest["status"]
+        assert status["capacity"] == status["allocatable"]
+        for resource, count in node.device_resources.items():
+            assert status["allocatable"][resource] == str(count)
+        assert manifest["metadata"]["annotations"]["kwok.x-k8s.io/node"] == "fake"
+        labels = manifest["metadata"]["labels"]
+        assert labels["kubernetes.io/hostname"] == node.name
+        assert labels[kwok.NODE_LABEL] == node.name and labels[kwok.PROFILE_LABEL] == name
+        assert manifest["spec"].get("taints", []) == [t.as_dict() for t in node.taints]
+
+
+def test_default_profile_shape() -> None:
+    profile = load_profile("default", REPO)
+    a100 = [n for n in profile.nodes if n.labels.get("gpu-type") == "a100"]
+    assert len(a100) == 4 and all(n.gpu_count == 4 for n in a100)
+    assert {n.zone for n in a100} == {"zone-a", "zone-b"}
+    assert sum(n.gpu_count for n in profile.nodes) == 18
+    taint = kwok.node_manifest(a100[0], profile)["spec"]["taints"]
+    assert taint == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]
+
+
+def test_the_node_hash_changes_with_the_profile_entry() -> None:
+    profile = load_profile("default", REPO)
+    node = profile.nodes[0]
+    first = kwok.node_manifest(node, profile)["metadata"]["annotations"][kwok.SPEC_ANNOTATION]
+    mig = load_profile("mig", REPO)
+    other = kwok.node_manifest(mig.nodes[0], mig)["metadata"]["annotations"][kwok.SPEC_ANNOTATION]
+    assert first != other
+
+
+@pytest.mark.parametrize("name", list_profiles(REPO))
+def test_profile_crds_resolve_against_the_course(name: str) -> None:
+    profile = load_profile(name, REPO)
+    paths = kwok.resolve_crd_paths(profile, REPO)
+    documents = kwok.crd_documents(paths)
+    assert len(documents) == len(paths)  # one CRD per file in the course
+
+
+def test_versions_match_the_build_script() -> None:
+    script = (REPO / "hack" / "build-binaries.sh").read_text()
+    for name, value in (("K8S_VERSION", kwok.K8S_VERSION), ("ETCD_VERSION", kwok.ETCD_VERSION),
+                        ("KWOK_VERSION", kwok.KWOK_VERSION)):
+        assert re.search(rf"^{name}={re.escape(value)}$", script, re.M), name
+    for binary in kwok.BINARIES:
+        assert binary in script
+
+
+def fake_bin_dir(tmp_path: Path, skip: str = "") -> Path:
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    for name in kwok.BINARIES:
+        if name == skip:
+            continue
+        path = folder / name
+        path.write_text("#!/bin/sh\nexit 0\n")
+        path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return folder
+
+
+def test_missing_binaries_say_how_to_build_them(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = fake_bin_dir(tmp_path, skip="kubectl")
+    monkeypatch.setenv(kwok.BIN_DIR_ENV, str(folder))
+    with pytest.raises(ClusterError, match="kubectl") as info:
+        kwok.find_binaries()
+    assert "hack/build-binaries.sh" in str(info.value)
+
+
+def test_kwokctl_gets_every_binary_and_never_the_users_kubeconfig(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = fake_bin_dir(tmp_path)
+    monkeypatch.setenv("KUBECONFIG", "/home/someone/.kube/config")
+    provider = kwok.KwokProvider(REPO, state_dir=tmp_path / "state", bin_dir=folder)
+    binaries = kwok.find_binaries(folder)
+    args = provider.create_args(binaries)
+    assert "--kubeconfig=" in args and "--runtime" in args and "binary" in args
+    for flag, name in (("--etcd-binary", "etcd"), ("--kube-apiserver-binary", "kube-apiserver"),
+                       ("--kube-controller-manager-binary", "kube-controller-manager"),
+                       ("--kube-scheduler-binary", "kube-scheduler"),
+                       ("--kwok-controller-binary", "kwok")):
+        assert args[args.index(flag) + 1] == str(folder / name)
+    env = provider._env(binaries)
+    assert env["KWOK_WORKDIR"] == str(tmp_path / "state" / "work")
+    assert env["PATH"].split(":")[0] == str(folder)  # our kubectl before any other
+    assert "KUBECONFIG" not in env
+
+
+def test_state_lives_under_kprep_home(kprep_home: Path) -> None:
+    provider = kwok.KwokProvider(REPO)
+    assert kprep_home in provider.kubeconfig_path.parents
+    assert kprep_home in provider.workdir.parents
+
+
+def test_status_without_a_cluster_is_a_clear_error() -> None:
+    from app.cluster.errors import ClusterNotRunning
+
+    with pytest.raises(ClusterNotRunning, match="kprep cluster up"):
+        kwok.KwokProvider(REPO).status()
+
+
+def test_kwok_stages_keep_job_pods_running() -> None:
+    import yaml
+
+    stages = {d["metadata"]["name"]: d for d in yaml.safe_load_all(kwok.STAGES_PATH.read_text())
+              if d}
+    # Providing any Stage replaces all of kwokctl's defaults: the full set must be there.
+    assert set(stages) == {"node-initialize", "node-heartbeat-with-lease", "pod-ready",
+                           "pod-complete", "pod-delete"}
+    assert stages["pod-complete"]["spec"]["delay"]["durationMilliseconds"] >= 60_000
+    assert "delay" not in stages["pod-ready"]["spec"]
+
+
+def test_create_args_pass_the_stages_and_a_fast_hpa_sync(tmp_path: Path) -> None:
+    folder = fake_bin_dir(tmp_path)
+    args = kwok.KwokProvider(REPO, bin_dir=folder).create_args(kwok.find_binaries(folder))
+    assert args[args.index("--config") + 1] == str(kwok.STAGES_PATH)
+    assert "kube-controller-manager=horizontal-pod-autoscaler-sync-period=1s" in args
