@@ -1,0 +1,213 @@
+"""The commands around the terminal app: `kprep` (home), `kprep practice ID`,
+`kprep lesson TRACK`, `kprep progress`, `kprep reset ID`.
+
+Textual is imported only inside the commands that open the app, so
+`kprep progress` and `kprep reset` stay light.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from app.cli import course_from, fail_usage
+from app.exitcodes import ExitCode
+
+EXIT_AFTER_MOUNT_ENV = "KPREP_EXIT_AFTER_MOUNT"
+"""The start-up benchmark: `1` exits once the first screen is painted, `ready` once it
+shows its content (the home screen's course loaded)."""
+
+
+def _workspace_dir(ctx: click.Context) -> Path:
+    from app.paths import data_dir
+
+    chosen = ctx.obj.get("workspace") if ctx.obj else None
+    return Path(chosen).expanduser() if chosen else data_dir() / "workspace"
+
+
+def _course_dir(ctx: click.Context) -> Path:
+    """The course folder, checked without importing the loader (it is not needed to paint
+    the home screen; the app loads the course in a worker)."""
+    from app.paths import default_course_dir
+
+    chosen = ctx.obj.get("course") if ctx.obj else None
+    folder = Path(chosen) if chosen else default_course_dir()
+    if not (folder / "scenarios").is_dir():
+        fail_usage(f"{folder} is not a course folder (it has no scenarios/ folder)")
+    return folder
+
+
+def _run_app(ctx: click.Context, kind: str, target: str | None = None,
+             course: Any = None) -> None:
+    from app.tui.app import KprepApp, Start
+
+    app = KprepApp(course_dir=course.root if course is not None else _course_dir(ctx),
+                   course=course, workspace_dir=_workspace_dir(ctx),
+                   start=Start(kind, target),  # type: ignore[arg-type]
+                   exit_after=_exit_after())
+    code = app.run()
+    for path in app.rescued:
+        click.echo(f"kprep: the workspace could not be written; your draft was saved to {path}",
+                   err=True)
+    if app.return_code:
+        sys.exit(app.return_code)
+    sys.exit(code or ExitCode.OK)
+
+
+def _exit_after() -> Any:
+    value = os.environ.get(EXIT_AFTER_MOUNT_ENV, "")
+    return {"1": "mount", "mount": "mount", "ready": "ready"}.get(value)
+
+
+@click.command()
+@click.pass_context
+def open_home(ctx: click.Context) -> None:
+    """Open the terminal app on the home screen."""
+    _run_app(ctx, "home")
+
+
+@click.command()
+@click.argument("scenario_id")
+@click.pass_context
+def practice(ctx: click.Context, scenario_id: str) -> None:
+    """Open scenario SCENARIO_ID in the terminal app."""
+    course, _scenario = _check_scenario(ctx, scenario_id)
+    _run_app(ctx, "scenario", scenario_id, course=course)
+
+
+@click.command()
+@click.argument("track")
+@click.pass_context
+def lesson(ctx: click.Context, track: str) -> None:
+    """Open TRACK's lesson (optionally TRACK#section) in the terminal app."""
+    course = course_from(ctx)
+    name = track.partition("#")[0]
+    if not (course.root / "lessons" / f"{name}.md").is_file():
+        known = ", ".join(lesson.track for lesson in course.lessons()) or "none"
+        fail_usage(f"no lesson for track {name!r} (known: {known})")
+    _run_app(ctx, "lesson", track)
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.pass_context
+def progress(ctx: click.Context, fmt: str) -> None:
+    """Print your progress: tracks, scenarios, scores, hints, time."""
+    from app.paths import data_dir
+    from app.progress.course_index import load_index
+    from app.progress.store import ProgressStore
+    from app.progress.summary import summarize
+
+    scenarios, errors = load_index(_course_dir(ctx))
+    store = ProgressStore.open(data_dir() / "progress.db")
+    try:
+        if store.opened.problem:
+            click.echo(f"kprep: {store.opened.problem}", err=True)
+        summary = summarize(scenarios, store, [f"scenario not loaded: {e}" for e in errors])
+        concepts = store.concept_results()
+    finally:
+        store.close()
+    if fmt == "json":
+        data = summary.to_json()
+        data["concepts"] = {name: {"passed": passed, "graded": graded}
+                            for name, (passed, graded) in concepts.items()}
+        click.echo(json.dumps(data, indent=2))
+    else:
+        _print_progress(summary, concepts)
+    for note in summary.notes:
+        click.echo(f"kprep: {note}", err=True)
+
+
+def _print_progress(summary: Any, concepts: dict[str, tuple[int, int]]) -> None:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    from app.progress.summary import format_seconds
+
+    console = Console()
+    tracks = Table("track", "solved", "tried", "points", title="kprep progress")
+    for track in summary.tracks:
+        tracks.add_row(track.title, f"{track.solved}/{track.total}", str(track.attempted),
+                       f"{track.best_points}/{track.max_points}")
+    console.print(tracks)
+    rows = Table(title="by scenario", box=box.SIMPLE_HEAD)
+    rows.add_column("", width=1)
+    rows.add_column("scenario", no_wrap=True,
+                    min_width=max((len(r.scenario.id) for r in summary.rows), default=8))
+    for name in ("tries", "best", "hints", "ref", "f-ups", "time"):
+        rows.add_column(name, no_wrap=True, min_width=len(name))
+    for track in summary.tracks:
+        for row in track.scenarios:
+            p = row.progress
+            mark = {"solved": "[green]✓[/]", "attempted": "[yellow]◐[/]",
+                    "started": "·"}.get(row.status, "")
+            rows.add_row(mark, row.scenario.id, str(p.attempts or ""),
+                         f"{p.best_score}/{row.scenario.max_score}"
+                         if p.best_score is not None else "",
+                         f"{p.hints_used}/{len(row.scenario.hints)}" if p.hints_used else "",
+                         "seen" if p.revealed else "", str(p.self_grades or ""),
+                         format_seconds(p.seconds) if p.seconds else "")
+        if track.scenarios:
+            rows.add_section()
+    console.print(rows)
+    console.print("ref: reference answer seen; f-ups: follow-up questions self-graded",
+                  style="dim")
+    if concepts:
+        table = Table("concept", "checks passed (latest attempts)", title="by concept")
+        for name, (passed, graded) in concepts.items():
+            table.add_row(name, f"{passed}/{graded}")
+        console.print(table)
+    if summary.continue_with is not None:
+        console.print(f"Continue: [bold]{summary.continue_with.scenario.id}[/]  "
+                      f"(kprep practice {summary.continue_with.scenario.id})")
+    if summary.recommended is not None:
+        console.print(f"Next:     [bold]{summary.recommended.scenario.id}[/]  "
+                      f"(kprep practice {summary.recommended.scenario.id})")
+
+
+@click.command()
+@click.argument("scenario_id")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def reset(ctx: click.Context, scenario_id: str, yes: bool) -> None:
+    """Restore SCENARIO_ID's starter in your workspace (your progress is kept)."""
+    from app.progress.workspace import Workspace, WorkspaceError
+
+    _course, scenario = _check_scenario(ctx, scenario_id)
+    workspace = Workspace(_workspace_dir(ctx))
+    path = workspace.path_for(scenario_id)
+    if path.exists() and not yes:
+        if not sys.stdin.isatty():
+            fail_usage(f"{path} exists; pass --yes to replace it with the starter")
+        click.confirm(f"Replace {path} with the starter?", abort=True, err=True)
+    try:
+        workspace.reset(scenario)
+    except WorkspaceError as exc:
+        click.echo(f"kprep: {exc}", err=True)
+        sys.exit(ExitCode.FAILED)
+    except OSError as exc:
+        click.echo(f"kprep: cannot read the starter: {exc}", err=True)
+        sys.exit(ExitCode.FAILED)
+    click.echo(f"restored the starter in {path}")
+
+
+def _check_scenario(ctx: click.Context, scenario_id: str) -> tuple[Any, Any]:
+    """(course, scenario), or exit with a usage error naming the known scenarios."""
+    from app.course.loader import CourseError
+
+    course = course_from(ctx)
+    try:
+        return course, course.scenario(scenario_id)
+    except KeyError:
+        known = ", ".join(course.scenario_ids()) or "none"
+        fail_usage(f"unknown scenario {scenario_id!r} (known: {known})")
+    except CourseError as exc:
+        fail_usage(f"scenario {scenario_id!r} is invalid: {exc}")
+    raise AssertionError("fail_usage exits")

@@ -1,0 +1,448 @@
+"""The candidate's progress: a SQLite database under `data_dir()/progress.db`.
+
+Owns attempts (score and per-check results), hints used, reference answers
+revealed, follow-up self-grades and time spent. Every write is one transaction
+in WAL mode, so killing kprep at any moment loses at most the write in flight.
+The schema version is `PRAGMA user_version`; `_MIGRATIONS[n]` upgrades version
+n to n+1. A database that SQLite cannot read is moved aside
+(`progress.db.corrupt-<timestamp>`) and a fresh one started: the app says so and
+keeps running. Headless: no Textual here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+SelfGradeValue = Literal["again", "hard", "good", "easy"]
+SELF_GRADES: tuple[SelfGradeValue, ...] = ("again", "hard", "good", "easy")
+
+_MIGRATIONS: tuple[str, ...] = (
+    # 0 -> 1
+    """
+    CREATE TABLE attempts (
+        id INTEGER PRIMARY KEY,
+        scenario TEXT NOT NULL,
+        at REAL NOT NULL,
+        mode TEXT NOT NULL,
+        score INTEGER NOT NULL,
+        max_score INTEGER NOT NULL,
+        passed INTEGER NOT NULL,
+        error_count INTEGER NOT NULL,
+        hints_used INTEGER NOT NULL
+    );
+    CREATE INDEX attempts_by_scenario ON attempts (scenario, at);
+    CREATE TABLE check_results (
+        attempt_id INTEGER NOT NULL REFERENCES attempts (id) ON DELETE CASCADE,
+        check_id TEXT NOT NULL,
+        concept TEXT NOT NULL,
+        status TEXT NOT NULL,
+        points INTEGER NOT NULL,
+        max_points INTEGER NOT NULL,
+        PRIMARY KEY (attempt_id, check_id)
+    );
+    CREATE TABLE hints (
+        scenario TEXT NOT NULL,
+        hint_index INTEGER NOT NULL,
+        at REAL NOT NULL,
+        PRIMARY KEY (scenario, hint_index)
+    );
+    CREATE TABLE reveals (
+        scenario TEXT PRIMARY KEY,
+        at REAL NOT NULL,
+        before_pass INTEGER NOT NULL
+    );
+    CREATE TABLE self_grades (
+        id INTEGER PRIMARY KEY,
+        scenario TEXT NOT NULL,
+        question_index INTEGER NOT NULL,
+        question TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        grade TEXT NOT NULL CHECK (grade IN ('again', 'hard', 'good', 'easy')),
+        at REAL NOT NULL
+    );
+    CREATE TABLE visits (
+        id INTEGER PRIMARY KEY,
+        scenario TEXT NOT NULL,
+        started REAL NOT NULL,
+        last_seen REAL NOT NULL,
+        active_seconds REAL NOT NULL DEFAULT 0
+    );
+    CREATE INDEX visits_by_scenario ON visits (scenario, last_seen);
+    """,
+)
+SCHEMA_VERSION = len(_MIGRATIONS)
+"""The `PRAGMA user_version` this code writes."""
+
+
+class ProgressError(Exception):
+    """A progress write or read failed (disk full, database locked...). The message says why."""
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """One check's result within an attempt, as stored."""
+
+    check_id: str
+    concept: str
+    status: str
+    """pass, fail, error or skip."""
+    points: int
+    max_points: int
+
+
+@dataclass(frozen=True)
+class SelfGrade:
+    """The candidate's own grade of their answer to one follow-up question."""
+
+    scenario: str
+    question_index: int
+    question: str
+    answer: str
+    grade: str
+    at: float
+
+
+@dataclass
+class ScenarioProgress:
+    """Everything stored about one scenario."""
+
+    scenario: str
+    attempts: int = 0
+    best_score: int | None = None
+    """Highest score of any attempt; None before the first attempt."""
+    max_score: int = 0
+    """The scenario's maximum at the time of the best attempt."""
+    passed: bool = False
+    """At least one attempt passed every check."""
+    last_score: int | None = None
+    hints_used: int = 0
+    revealed: bool = False
+    """The reference answer has been shown."""
+    revealed_before_pass: bool = False
+    seconds: float = 0.0
+    """Active time spent on the scenario screen."""
+    self_grades: int = 0
+    last_activity: float = 0.0
+    """Unix time of the latest attempt or visit."""
+
+
+@dataclass
+class OpenResult:
+    """What happened when the database was opened."""
+
+    moved_aside: Path | None = None
+    """Where a corrupt database was moved, if it was."""
+    problem: str | None = None
+    """A message for the candidate, if anything went wrong."""
+    notes: list[str] = field(default_factory=list)
+
+
+class ProgressStore:
+    """The progress database. Use `ProgressStore.open(path)`; call `close()` when done."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path | None,
+                 opened: OpenResult | None = None) -> None:
+        self._db = connection
+        self.path = path
+        """The database file; None for an in-memory store."""
+        self.opened = opened or OpenResult()
+        """What happened at open time (corruption moved aside, read-only fallback...)."""
+
+    # -- opening ----------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path) -> ProgressStore:
+        """Open or create the database at `path`, recovering from corruption."""
+        opened = OpenResult()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            opened.problem = (f"cannot create {path.parent} ({exc.strerror or exc}); progress "
+                              "is kept in memory for this session only")
+            return cls(_memory(), None, opened)
+        try:
+            return cls(_open_checked(path), path, opened)
+        except _NewerSchema as exc:
+            opened.problem = (f"{path} was written by a newer kprep (schema {exc.version}, this "
+                              f"one knows {SCHEMA_VERSION}); progress is kept in memory for "
+                              "this session only")
+            return cls(_memory(), None, opened)
+        except sqlite3.DatabaseError as exc:
+            moved = _move_aside(path)
+            opened.moved_aside = moved
+            opened.problem = (f"the progress database {path} could not be read ({exc}); it was "
+                              f"moved to {moved.name} and a fresh one started")
+        except OSError as exc:
+            opened.problem = (f"cannot open {path} ({exc.strerror or exc}); progress is kept "
+                              "in memory for this session only")
+            return cls(_memory(), None, opened)
+        try:
+            return cls(_open_checked(path), path, opened)
+        except (sqlite3.DatabaseError, OSError, _NewerSchema) as exc:
+            opened.problem = (f"{opened.problem}; the fresh database failed too ({exc}); "
+                              "progress is kept in memory for this session only")
+            return cls(_memory(), None, opened)
+
+    @classmethod
+    def in_memory(cls) -> ProgressStore:
+        return cls(_memory(), None)
+
+    def __enter__(self) -> ProgressStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self._db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        try:
+            with self._db:
+                yield self._db
+        except sqlite3.Error as exc:
+            raise ProgressError(f"could not save progress: {exc}") from exc
+
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        try:
+            return list(self._db.execute(sql, params))
+        except sqlite3.Error as exc:
+            raise ProgressError(f"could not read progress: {exc}") from exc
+
+    # -- writes -----------------------------------------------------------------
+
+    def record_attempt(self, report: Any, hints_used: int = 0, at: float | None = None) -> int:
+        """Store a graded attempt (an `app.grading.report.Report`); returns its id."""
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT INTO attempts (scenario, at, mode, score, max_score, passed, error_count,"
+                " hints_used) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (report.scenario, at if at is not None else time.time(), report.mode,
+                 report.score, report.max_score, int(report.passed),
+                 len(report.blocking_errors), hints_used))
+            attempt_id = int(cursor.lastrowid or 0)
+            db.executemany(
+                "INSERT OR REPLACE INTO check_results (attempt_id, check_id, concept, status,"
+                " points, max_points) VALUES (?, ?, ?, ?, ?, ?)",
+                [(attempt_id, c.id, c.concept, c.status, c.points, c.max_points)
+                 for c in report.checks])
+        return attempt_id
+
+    def record_hint(self, scenario: str, hint_index: int) -> None:
+        """Hint number `hint_index` (0-based) of `scenario` was shown."""
+        with self._write() as db:
+            db.execute("INSERT OR IGNORE INTO hints (scenario, hint_index, at) VALUES (?, ?, ?)",
+                       (scenario, hint_index, time.time()))
+
+    def record_reveal(self, scenario: str, before_pass: bool) -> None:
+        """The reference answer of `scenario` was shown (the first time counts)."""
+        with self._write() as db:
+            db.execute("INSERT OR IGNORE INTO reveals (scenario, at, before_pass) VALUES (?, ?, ?)",
+                       (scenario, time.time(), int(before_pass)))
+
+    def record_self_grade(self, scenario: str, question_index: int, question: str, answer: str,
+                          grade: str) -> None:
+        if grade not in SELF_GRADES:
+            raise ValueError(f"grade must be one of {', '.join(SELF_GRADES)}, not {grade!r}")
+        with self._write() as db:
+            db.execute("INSERT INTO self_grades (scenario, question_index, question, answer, grade,"
+                       " at) VALUES (?, ?, ?, ?, ?, ?)",
+                       (scenario, question_index, question, answer, grade, time.time()))
+
+    def start_visit(self, scenario: str, at: float | None = None) -> int:
+        """The candidate opened `scenario`; returns the visit id for `add_time`."""
+        now = at if at is not None else time.time()
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT INTO visits (scenario, started, last_seen) VALUES (?, ?, ?)",
+                (scenario, now, now))
+        return int(cursor.lastrowid or 0)
+
+    def add_time(self, visit_id: int, active_seconds: float, at: float | None = None) -> None:
+        """Add active time to a visit (called periodically, so a kill loses little)."""
+        with self._write() as db:
+            db.execute("UPDATE visits SET active_seconds = active_seconds + ?, last_seen = ?"
+                       " WHERE id = ?",
+                       (max(0.0, active_seconds), at if at is not None else time.time(),
+                        visit_id))
+
+    def forget(self, scenario: str) -> None:
+        """Drop everything stored about `scenario` (not used by reset: progress outlives drafts)."""
+        with self._write() as db:
+            db.execute("DELETE FROM check_results WHERE attempt_id IN"
+                       " (SELECT id FROM attempts WHERE scenario = ?)", (scenario,))
+            for table in ("attempts", "hints", "reveals", "self_grades", "visits"):
+                db.execute(f"DELETE FROM {table} WHERE scenario = ?", (scenario,))
+
+    # -- reads ------------------------------------------------------------------
+
+    def hints_used(self, scenario: str) -> int:
+        rows = self._read("SELECT COUNT(*) FROM hints WHERE scenario = ?", (scenario,))
+        return int(rows[0][0])
+
+    def revealed(self, scenario: str) -> bool:
+        return bool(self._read("SELECT 1 FROM reveals WHERE scenario = ?", (scenario,)))
+
+    def passed(self, scenario: str) -> bool:
+        return bool(self._read("SELECT 1 FROM attempts WHERE scenario = ? AND passed = 1 LIMIT 1",
+                               (scenario,)))
+
+    def self_grades(self, scenario: str) -> list[SelfGrade]:
+        rows = self._read("SELECT scenario, question_index, question, answer, grade, at"
+                          " FROM self_grades WHERE scenario = ? ORDER BY id", (scenario,))
+        return [SelfGrade(*row) for row in rows]
+
+    def attempt_checks(self, attempt_id: int) -> list[CheckOutcome]:
+        rows = self._read("SELECT check_id, concept, status, points, max_points"
+                          " FROM check_results WHERE attempt_id = ? ORDER BY rowid", (attempt_id,))
+        return [CheckOutcome(*row) for row in rows]
+
+    def last_scenario(self) -> str | None:
+        """The scenario worked on most recently (by visit or attempt)."""
+        rows = self._read(
+            "SELECT scenario FROM (SELECT scenario, last_seen AS t FROM visits"
+            " UNION ALL SELECT scenario, at AS t FROM attempts) ORDER BY t DESC LIMIT 1")
+        return str(rows[0][0]) if rows else None
+
+    def recent_scenarios(self, limit: int = 20) -> list[str]:
+        """Scenarios by most recent activity, newest first."""
+        rows = self._read(
+            "SELECT scenario, MAX(t) AS latest FROM (SELECT scenario, last_seen AS t FROM visits"
+            " UNION ALL SELECT scenario, at AS t FROM attempts) GROUP BY scenario"
+            " ORDER BY latest DESC LIMIT ?", (limit,))
+        return [str(r[0]) for r in rows]
+
+    def scenario_progress(self, scenario: str) -> ScenarioProgress:
+        return self.all_progress().get(scenario) or ScenarioProgress(scenario)
+
+    def all_progress(self) -> dict[str, ScenarioProgress]:
+        """Progress for every scenario that has any stored activity."""
+        found: dict[str, ScenarioProgress] = {}
+
+        def entry(scenario: str) -> ScenarioProgress:
+            return found.setdefault(scenario, ScenarioProgress(scenario))
+
+        for scenario, count, passed, last in self._read(
+                "SELECT scenario, COUNT(*), MAX(passed), MAX(at) FROM attempts GROUP BY scenario"):
+            item = entry(scenario)
+            item.attempts, item.passed = int(count), bool(passed)
+            item.last_activity = max(item.last_activity, float(last))
+        for scenario, score, max_score in self._read(
+                "SELECT scenario, score, max_score FROM attempts a WHERE id = (SELECT id FROM"
+                " attempts b WHERE b.scenario = a.scenario ORDER BY score DESC, at DESC LIMIT 1)"):
+            entry(scenario).best_score, entry(scenario).max_score = int(score), int(max_score)
+        for scenario, score in self._read(
+                "SELECT scenario, score FROM attempts a WHERE id = (SELECT id FROM attempts b"
+                " WHERE b.scenario = a.scenario ORDER BY at DESC, id DESC LIMIT 1)"):
+            entry(scenario).last_score = int(score)
+        for scenario, count in self._read("SELECT scenario, COUNT(*) FROM hints GROUP BY scenario"):
+            entry(scenario).hints_used = int(count)
+        for scenario, before_pass in self._read("SELECT scenario, before_pass FROM reveals"):
+            entry(scenario).revealed = True
+            entry(scenario).revealed_before_pass = bool(before_pass)
+        for scenario, seconds, last in self._read(
+                "SELECT scenario, SUM(active_seconds), MAX(last_seen) FROM visits"
+                " GROUP BY scenario"):
+            item = entry(scenario)
+            item.seconds = float(seconds or 0)
+            item.last_activity = max(item.last_activity, float(last))
+        for scenario, count in self._read(
+                "SELECT scenario, COUNT(*) FROM self_grades GROUP BY scenario"):
+            entry(scenario).self_grades = int(count)
+        return found
+
+    def concept_results(self) -> dict[str, tuple[int, int]]:
+        """Per concept: (checks passed, checks graded) over each scenario's latest attempt."""
+        rows = self._read(
+            "SELECT c.concept, SUM(c.status = 'pass'), COUNT(*) FROM check_results c"
+            " JOIN attempts a ON a.id = c.attempt_id WHERE a.id IN (SELECT MAX(id) FROM attempts"
+            " GROUP BY scenario) GROUP BY c.concept ORDER BY c.concept")
+        return {str(r[0]): (int(r[1]), int(r[2])) for r in rows}
+
+    def export(self) -> dict[str, Any]:
+        """Every row, for `kprep progress --format json` consumers and debugging."""
+        return {"schema_version": SCHEMA_VERSION,
+                "attempts": [dict(zip(("id", "scenario", "at", "mode", "score", "max_score",
+                                       "passed", "errors", "hints_used"), row, strict=True))
+                             for row in self._read("SELECT id, scenario, at, mode, score,"
+                                                   " max_score, passed, error_count, hints_used"
+                                                   " FROM attempts ORDER BY id")]}
+
+
+class _NewerSchema(Exception):
+    def __init__(self, version: int) -> None:
+        super().__init__(f"schema version {version}")
+        self.version = version
+
+
+def _connect(target: str | Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(str(target), timeout=5.0)
+    connection.execute("PRAGMA foreign_keys = ON")
+    return connection
+
+
+def _open_checked(path: Path) -> sqlite3.Connection:
+    connection = _connect(path)
+    try:
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = NORMAL")
+        verdict = connection.execute("PRAGMA quick_check").fetchone()
+        if not verdict or verdict[0] != "ok":
+            found = verdict[0] if verdict else "no answer"
+            raise sqlite3.DatabaseError(f"integrity check failed: {found}")
+        _migrate(connection)
+        return connection
+    except BaseException:
+        connection.close()
+        raise
+
+
+def _memory() -> sqlite3.Connection:
+    """A fresh in-memory database with the current schema (the fallback store)."""
+    connection = _connect(":memory:")
+    _migrate(connection)
+    return connection
+
+
+def _migrate(connection: sqlite3.Connection) -> None:
+    """Bring the schema to SCHEMA_VERSION; raises _NewerSchema for a newer file."""
+    version = int(connection.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise _NewerSchema(version)
+    for step in range(version, SCHEMA_VERSION):
+        # One transaction per step (DDL included), so a kill mid-migration leaves the
+        # previous version intact. executescript would commit on its own.
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _MIGRATIONS[step].split(";"):
+                if statement.strip():
+                    connection.execute(statement)
+            connection.execute(f"PRAGMA user_version = {step + 1}")
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+
+
+def _move_aside(path: Path) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    counter = 1
+    while target.exists():
+        counter += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{counter}")
+    for suffix in ("", "-wal", "-shm"):
+        source = path.with_name(path.name + suffix)
+        if source.exists():
+            os.replace(source, target.with_name(target.name + suffix))
+    return target

@@ -1,0 +1,138 @@
+"""Follow-up questions, one at a time: answer, see the key points and the model
+answer, grade yourself (again / hard / good / easy). Grades are stored."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Footer, Static, TextArea
+
+from app.course.models import Scenario
+from app.progress.store import SELF_GRADES
+
+if TYPE_CHECKING:
+    from app.tui.app import KprepApp
+
+
+class FollowUpScreen(ModalScreen[None]):
+    """Asks the scenario's follow-up questions in turn."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+r,f5", "reveal", "Show model answer", id="followup.reveal", priority=True,
+                tooltip="Compare your answer with the key points and the model answer."),
+        Binding("1", "grade('again')", "Again", id="followup.again"),
+        Binding("2", "grade('hard')", "Hard", id="followup.hard"),
+        Binding("3", "grade('good')", "Good", id="followup.good"),
+        Binding("4", "grade('easy')", "Easy", id="followup.easy"),
+        Binding("escape", "close", "Close", id="followup.close"),
+    ]
+
+    def __init__(self, scenario: Scenario, start: int | None = None) -> None:
+        super().__init__()
+        self.scenario = scenario
+        self.index = start or 0
+        self.revealed = False
+        self.graded: list[str] = []
+        """Grades given in this sitting, in order."""
+        self._start = start
+
+    @property
+    def kapp(self) -> KprepApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="followup-dialog", classes="dialog wide"):
+            yield Static(id="followup-title", classes="dialog-title")
+            with VerticalScroll(id="followup-scroll"):
+                yield Static(id="followup-question")
+                yield TextArea(id="followup-answer", soft_wrap=True, tab_behavior="focus",
+                               placeholder="Type your answer as you would say it, then ctrl+r.")
+                yield Static(id="followup-model")
+                with Horizontal(id="followup-grades"):
+                    for number, grade in enumerate(SELF_GRADES, start=1):
+                        yield Button(f"{number} {grade.title()}", id=f"grade-{grade}")
+            yield Footer()
+
+    def on_mount(self) -> None:
+        if self._start is None:
+            try:
+                done = {g.question_index for g in self.kapp.store.self_grades(self.scenario.id)}
+            except Exception:  # noqa: BLE001 - ProgressError: start at the top
+                done = set()
+            self.index = next((i for i in range(len(self.scenario.follow_ups)) if i not in done),
+                              0)
+        self._show()
+
+    def _show(self) -> None:
+        questions = self.scenario.follow_ups
+        question = questions[self.index]
+        self.revealed = False
+        self.query_one("#followup-title", Static).update(
+            f"Follow-up {self.index + 1}/{len(questions)} · {self.scenario.title}")
+        self.query_one("#followup-question", Static).update(
+            Text.assemble(("Interviewer: ", "bold"), question.question))
+        answer = self.query_one("#followup-answer", TextArea)
+        answer.read_only = False
+        answer.load_text("")
+        answer.focus()
+        self.query_one("#followup-model", Static).display = False
+        self.query_one("#followup-grades").display = False
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "grade":
+            return self.revealed
+        if action == "reveal":
+            return not self.revealed
+        return True
+
+    def action_reveal(self) -> None:
+        question = self.scenario.follow_ups[self.index]
+        self.revealed = True
+        text = Text()
+        text.append("Key points\n", style="bold")
+        for point in question.key_points:
+            text.append(f"  • {point}\n")
+        text.append("\nModel answer\n", style="bold")
+        text.append(question.model_answer)
+        text.append("\n\nHow did you do? 1 again · 2 hard · 3 good · 4 easy", style="dim")
+        model = self.query_one("#followup-model", Static)
+        model.update(text)
+        model.display = True
+        self.query_one("#followup-answer", TextArea).read_only = True
+        grades = self.query_one("#followup-grades")
+        grades.display = True
+        self.query_one("#grade-good", Button).focus()
+        self.refresh_bindings()
+        self.call_after_refresh(model.scroll_visible)
+
+    @on(Button.Pressed)
+    def _grade_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id and event.button.id.startswith("grade-"):
+            self.action_grade(event.button.id.removeprefix("grade-"))
+
+    def action_grade(self, grade: str) -> None:
+        if not self.revealed:
+            return
+        question = self.scenario.follow_ups[self.index]
+        answer = self.query_one("#followup-answer", TextArea).text
+        index = self.index
+        self.kapp.record("self-grade", lambda s: s.record_self_grade(
+            self.scenario.id, index, question.question, answer, grade))
+        self.graded.append(grade)
+        if self.index + 1 < len(self.scenario.follow_ups):
+            self.index += 1
+            self._show()
+            return
+        self.notify(f"Follow-ups done: {', '.join(self.graded)}. Questions you marked 'again' "
+                    "are worth another go tomorrow.", title="Follow-ups")
+        self.dismiss(None)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,141 @@
+"""Where the answer's pods landed on the local cluster: nodes × pods, GPUs used,
+and the scheduler's reasons for pods left Pending."""
+
+from __future__ import annotations
+
+import contextlib
+from collections import defaultdict
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Static
+
+from app.course.models import Scenario
+
+_POD_TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
+    "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+    "Pod": ("spec",),
+}
+
+
+def gpus_per_workload(answer_text: str) -> dict[str, int]:
+    """Workload name -> GPUs one of its pods asks for (any vendor's `*/gpu` resource)."""
+    import yaml
+
+    found: dict[str, int] = {}
+    try:
+        documents = list(yaml.safe_load_all(answer_text))
+    except yaml.YAMLError:
+        return found
+    for doc in documents:
+        if not isinstance(doc, dict):
+            continue
+        kind, name = doc.get("kind"), (doc.get("metadata") or {}).get("name")
+        path = _POD_TEMPLATE_PATHS.get(str(kind))
+        if path is None or not isinstance(name, str):
+            continue
+        spec: Any = doc
+        for key in path:
+            spec = spec.get(key) if isinstance(spec, dict) else None
+        if isinstance(spec, dict):
+            found[name] = _pod_gpus(spec)
+    return found
+
+
+def _pod_gpus(pod_spec: dict[str, Any]) -> int:
+    total = 0
+    for container in pod_spec.get("containers") or []:
+        resources = (container or {}).get("resources") or {}
+        for section in ("limits", "requests"):
+            values = resources.get(section) or {}
+            gpus = [v for k, v in values.items() if str(k).endswith("/gpu")]
+            if gpus:
+                with contextlib.suppress(ValueError):
+                    total += sum(int(float(str(v))) for v in gpus)
+                break
+    return total
+
+
+def owner_of(pod: str, workloads: dict[str, int]) -> str | None:
+    """The workload a pod name belongs to (longest `name-` prefix)."""
+    best = None
+    for name in workloads:
+        if (pod == name or pod.startswith(name + "-")) and (best is None or len(name) > len(best)):
+            best = name
+    return best
+
+
+class PlacementScreen(ModalScreen[None]):
+    """A table of nodes with the answer's pods and the GPUs they use."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "close", "Close", id="placement.close"),
+    ]
+
+    def __init__(self, scenario: Scenario, report: Any, answer_text: str,
+                 nodes: list[dict[str, Any]] | None = None) -> None:
+        super().__init__()
+        self.scenario = scenario
+        self.report = report
+        self.answer_text = answer_text
+        self.nodes = nodes or []
+        """`{"name", "gpus"}` per node of the cluster, to show free GPUs and empty nodes."""
+
+    def compose(self) -> ComposeResult:
+        report = self.report
+        verdict = "all checks pass" if report.passed else "some checks fail"
+        with Vertical(id="placement-dialog", classes="dialog wide"):
+            yield Static(f"On the cluster · {self.scenario.title} · score "
+                         f"{report.score}/{report.max_score}, {verdict}", classes="dialog-title")
+            yield DataTable(id="placement-nodes", cursor_type="row")
+            with VerticalScroll(id="placement-pending"):
+                yield Static(self._pending_text(), id="placement-pending-text")
+            yield Footer()
+
+    def _pending_text(self) -> Text:
+        placements = self.report.placement or []
+        pending = [p for p in placements if not p.node]
+        text = Text()
+        if not placements:
+            text.append("The cluster reported no pods for this answer.", style="dim")
+            return text
+        if not pending:
+            text.append(f"All {len(placements)} pod(s) were scheduled.", style="green")
+            return text
+        text.append(f"{len(pending)} pod(s) not scheduled\n", style="bold red")
+        for placement in pending:
+            text.append(f"  {placement.pod} ", style="bold")
+            text.append(f"{placement.phase}: {placement.reason or 'no reason given'}\n")
+        text.rstrip()
+        return text
+
+    def on_mount(self) -> None:
+        table = self.query_one("#placement-nodes", DataTable)
+        table.add_columns("Node", "GPUs used", "Pods")
+        workloads = gpus_per_workload(self.answer_text)
+        by_node: dict[str, list[Any]] = defaultdict(list)
+        for placement in self.report.placement or []:
+            if placement.node:
+                by_node[placement.node].append(placement)
+        capacity = {node["name"]: int(node["gpus"]) for node in self.nodes}
+        for node in sorted(set(by_node) | set(capacity)):
+            pods = by_node.get(node, [])
+            used = sum(workloads.get(owner_of(p.pod, workloads) or "", 0) for p in pods)
+            total = capacity.get(node)
+            gauge = f"{used}/{total} " + "■" * used + "□" * max(0, total - used) \
+                if total is not None else str(used)
+            names = ", ".join(f"{p.pod} ({p.phase})" for p in pods) or "—"
+            table.add_row(node, gauge, names)
+        table.focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
