@@ -164,6 +164,55 @@ def parse_lesson(track: str, path: Path, text: str) -> Lesson:
     return Lesson(track=track, title=title, path=path, text=text, sections=tuple(sections))
 
 
+_CACHE_FORMAT = 1
+"""Bump when what the scenario cache stores changes."""
+
+
+def _cache_path(source: Path) -> Path | None:
+    """A cache file for a scenario.yaml, keyed by its path, size and mtime."""
+    import hashlib
+
+    from app.paths import cache_dir
+
+    try:
+        stat = source.stat()
+    except OSError:
+        return None
+    key = f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{_CACHE_FORMAT}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+    return cache_dir() / "scenarios" / f"{digest}.json"
+
+
+def _cached_document(source: Path) -> Document | None:
+    """The parsed scenario from the cache (big scenarios take ~40 ms to parse with positions)."""
+    path = _cache_path(source)
+    if path is None or not path.is_file():
+        return None
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        positions = {tuple(p): (int(line), int(column)) for p, line, column in stored["positions"]}
+        return Document(index=0, data=stored["data"], start_line=1, positions=positions)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _store_document(source: Path, doc: Document) -> None:
+    """Cache a scenario that loaded cleanly: its data and the lines of its checks."""
+    path = _cache_path(source)
+    if path is None:
+        return
+    wanted = [p for p in doc.positions if len(p) == 2 and p[0] in ("checks", "liveChecks")]
+    try:
+        text = json.dumps({"data": doc.data,
+                           "positions": [[list(p), *doc.positions[p]] for p in wanted]})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{id(doc)}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except (OSError, TypeError, ValueError):
+        pass  # not JSON-able (a YAML timestamp, say) or a read-only cache: just slower
+
+
 @dataclass
 class Course:
     """A course folder. Scenarios load on demand and are cached."""
@@ -195,7 +244,13 @@ class Course:
         source = self.scenarios_dir / scenario_id / "scenario.yaml"
         if "/" in scenario_id or not source.is_file():
             raise KeyError(scenario_id)
-        scenario = parse_scenario(read_yaml_document(source), source, self.root)
+        doc = _cached_document(source)
+        from_cache = doc is not None
+        if doc is None:
+            doc = read_yaml_document(source)
+        scenario = parse_scenario(doc, source, self.root)
+        if not from_cache:
+            _store_document(source, doc)
         self._scenarios[scenario_id] = scenario
         return scenario
 

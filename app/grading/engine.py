@@ -15,7 +15,7 @@ from typing import Any
 
 from app.course.models import Check, Scenario
 from app.grading.apirules import validate_object
-from app.grading.celenv import CelCompileError, CelRuntimeError, Program, humanize
+from app.grading.celenv import CelCompileError, CelRuntimeError, Program, Scope, humanize
 from app.grading.report import CheckResult, Diagnostic, Report
 from app.grading.schema import SchemaValidator, UnknownKind, versions_of_kind
 from app.grading.yamlmap import Document, decode, load_documents, parse_path
@@ -130,11 +130,11 @@ class Grader:
     def run_checks(self, docs: Sequence[Document], compiled: Sequence[CompiledCheck],
                    extra: dict[str, Any] | None = None) -> list[CheckResult]:
         objects = [d.data for d in docs if isinstance(d.data, dict)]
-        base = {"objects": objects, "params": self.scenario.params, **(extra or {})}
-        return [self._run_one(item, docs, base) for item in compiled]
+        scope = Scope({"objects": objects, "params": self.scenario.params, **(extra or {})})
+        return [self._run_one(item, docs, scope) for item in compiled]
 
     def _run_one(self, item: CompiledCheck, docs: Sequence[Document],
-                 base: dict[str, Any]) -> CheckResult:
+                 scope: Scope) -> CheckResult:
         check = item.check
 
         def result(status: str, message: str = "", line: int | None = None) -> CheckResult:
@@ -153,12 +153,10 @@ class Grader:
                 return result("fail", f"no {check.match.describe()} in your answer. "
                                       f"{check.message}")
         for doc in targets:
-            variables = dict(base)
-            if doc is not None:
-                variables["object"] = doc.data
             line = field_line(doc, check.field) if doc is not None else self._any_line(docs, check)
             try:
-                value = item.program.evaluate(variables)
+                # `object` is rebound for every target; null for checks without match.
+                value = item.program.evaluate_in(scope, object=doc.data if doc else None)
             except CelRuntimeError as exc:
                 return result("error", f"could not evaluate `{check.expression.strip()}`: {exc}",
                               line)

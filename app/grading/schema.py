@@ -171,14 +171,38 @@ def crd_to_json_schema(node: Any) -> Any:
 
 @lru_cache(maxsize=8)
 def crd_schemas(crd_dir: str) -> dict[tuple[str, str], dict[str, Any]]:
-    """(apiVersion, kind) -> JSON Schema for every served version of every CRD in `crd_dir`."""
+    """(apiVersion, kind) -> JSON Schema for every served version of every CRD in `crd_dir`.
+
+    Converted schemas are cached on disk, keyed by the CRD files' names, sizes and
+    mtimes: parsing the CRDs (hundreds of KB of YAML) costs more than grading.
+    """
+    folder = Path(crd_dir)
+    if not folder.is_dir():
+        return {}
+    files = sorted(folder.glob("*.yaml"))
+    import hashlib
+
+    from app.paths import cache_dir
+
+    key = hashlib.sha256(repr([(str(f), f.stat().st_size, f.stat().st_mtime_ns)
+                               for f in files]).encode()).hexdigest()[:20]
+    cached = cache_dir() / "schemas" / "crds" / f"{key}-f{_CACHE_FORMAT}.json"
+    if cached.is_file():
+        try:
+            return {(a, k): schema for a, k, schema in json.loads(cached.read_text("utf-8"))}
+        except (OSError, ValueError, TypeError):
+            pass
+    found = _convert_crds(files)
+    _write_atomic(cached, json.dumps([[a, k, schema] for (a, k), schema in found.items()],
+                                     separators=(",", ":")))
+    return found
+
+
+def _convert_crds(files: list[Path]) -> dict[tuple[str, str], dict[str, Any]]:
     import yaml
 
     found: dict[tuple[str, str], dict[str, Any]] = {}
-    folder = Path(crd_dir)
-    if not folder.is_dir():
-        return found
-    for path in sorted(folder.glob("*.yaml")):
+    for path in files:
         # CRDs embed whole pod templates (hundreds of KB): libyaml parses them ~30x faster.
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         for doc in yaml.load_all(path.read_text(encoding="utf-8"), Loader=loader):
@@ -221,9 +245,14 @@ class SchemaValidator:
         if validator is None:
             import jsonschema_rs
 
-            schema = crd_schemas(self._crd_dir).get(key) if self._crd_dir else None
-            if schema is None:
+            # Built-in kinds first: the course's CRDs are only read for kinds Kubernetes lacks.
+            try:
                 schema = builtin_schema(api_version, kind)
+            except UnknownKind:
+                crd = crd_schemas(self._crd_dir).get(key) if self._crd_dir else None
+                if crd is None:
+                    raise
+                schema = crd
             validator = jsonschema_rs.validator_for(schema)
             self._validators[key] = validator
         return validator

@@ -129,3 +129,45 @@ def test_unmatched_check_points_at_the_document_that_has_the_field(course):
     text = hpa + scenario.answer_text()
     report = Grader(replace(scenario, checks=(check,))).grade_text(text, "a")
     assert text.splitlines()[report.checks[0].line - 1].strip().startswith("replicas:")
+
+
+def test_crds_are_not_read_for_built_in_kinds(course, monkeypatch):
+    import app.grading.schema as schema
+
+    def boom(_dir):
+        raise AssertionError("CRDs parsed for a built-in kind")
+
+    monkeypatch.setattr(schema, "crd_schemas", boom)
+    report = Grader(course.scenario("gpu-limits"), crd_dir=course.crd_dir).grade_text(
+        course.scenario("gpu-limits").answer_text(), "a.yaml")
+    assert report.passed
+
+
+def test_crd_kinds_validate_from_a_warm_cache(course):
+    from app.grading.schema import crd_schemas
+
+    crd_schemas.cache_clear()
+    cold = crd_schemas(str(course.crd_dir))
+    crd_schemas.cache_clear()
+    warm = crd_schemas(str(course.crd_dir))
+    assert ("kubeflow.org/v1", "PyTorchJob") in warm and warm == cold
+
+
+def test_scenario_cache_keeps_check_lines(course):
+    from app.course.loader import Course
+
+    first = Course(course.root).scenario("gpu-limits")
+    second = Course(course.root).scenario("gpu-limits")  # served from the on-disk cache
+    assert [c.source_line for c in first.checks] == [c.source_line for c in second.checks]
+    assert first == second
+
+
+def test_object_is_null_for_checks_without_match(course):
+    from dataclasses import replace
+
+    scenario = course.scenario("gpu-limits")
+    first = replace(scenario.checks[0])  # matched: binds object
+    unmatched = replace(scenario.checks[1], id="u", match=None, expression="object == null")
+    report = Grader(replace(scenario, checks=(first, unmatched))).grade_text(
+        scenario.answer_text(), "a")
+    assert [c.status for c in report.checks] == ["pass", "pass"]
