@@ -365,7 +365,13 @@ class Scope:
     """
 
     def __init__(self, variables: dict[str, Any]) -> None:
-        self.context = _cel.Context(variables=variables, functions=FUNCTIONS)
+        self.error: str | None = None
+        """Why the variables could not be converted (e.g. a YAML mapping with a null key)."""
+        try:
+            self.context = _cel.Context(variables=variables, functions=FUNCTIONS)
+        except Exception as exc:  # noqa: BLE001 - any conversion failure is reported per check
+            self.error = f"{type(exc).__name__}: {exc}"
+            self.context = _cel.Context(variables={}, functions=FUNCTIONS)
 
 
 class Program:
@@ -383,10 +389,12 @@ class Program:
 
     def evaluate_in(self, scope: Scope, **bound: Any) -> Any:
         """Evaluate with the scope's variables plus `bound` ones (e.g. `object`)."""
+        if scope.error:
+            raise CelRuntimeError(f"the answer holds a value CEL cannot represent: {scope.error}")
         context = scope.context
-        for name, value in bound.items():
-            context.add_variable(name, value)
         try:
+            for name, value in bound.items():
+                context.add_variable(name, value)
             return self._program.execute(context)
         except KeyError as exc:
             raise CelRuntimeError(f"no such key: {exc.args[0]!r}") from exc

@@ -260,6 +260,12 @@ class SchemaValidator:
     def validate(self, api_version: str, kind: str, data: Any) -> Iterator[SchemaError]:
         """Yield the schema errors of one document. Raises UnknownKind."""
         validator = self._validator(api_version, kind)
+        odd_key = _non_string_key(data, ())
+        if odd_key is not None:
+            path, key = odd_key
+            yield SchemaError(path, f"mapping key {key!r} is not a string; Kubernetes objects "
+                                    "only have string keys (quote it)")
+            return
         for error in validator.iter_errors(data):
             path = tuple(error.instance_path)
             message = error.message
@@ -270,6 +276,24 @@ class SchemaValidator:
                     yield SchemaError((*path, name), f'unknown field "{name}"')
                 continue
             yield SchemaError(path, _plain(message))
+
+
+def _non_string_key(data: Any, path: tuple[str | int, ...]
+                    ) -> tuple[tuple[str | int, ...], object] | None:
+    """The first mapping key that is not a string (YAML allows `~:` or `1:`; JSON does not)."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if not isinstance(key, str):
+                return path, key
+            found = _non_string_key(value, (*path, key))
+            if found is not None:
+                return found
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            found = _non_string_key(item, (*path, index))
+            if found is not None:
+                return found
+    return None
 
 
 def _plain(message: str) -> str:

@@ -171,3 +171,10 @@ def test_object_is_null_for_checks_without_match(course):
     report = Grader(replace(scenario, checks=(first, unmatched))).grade_text(
         scenario.answer_text(), "a")
     assert [c.status for c in report.checks] == ["pass", "pass"]
+
+
+def test_values_cel_cannot_represent_become_check_errors(grader):
+    report = grader.grade_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"
+                               "data:\n  ~: null-key\n", "x.yaml")
+    assert report.checks and {c.status for c in report.checks} <= {"error", "fail"}
+    report.to_json()
