@@ -44,7 +44,18 @@ def _course_dir(ctx: click.Context) -> Path:
 
 def _run_app(ctx: click.Context, kind: str, target: str | None = None,
              course: Any = None) -> None:
-    from app.tui.app import KprepApp, Start
+    import gc
+
+    # Textual, Rich and our modules live as long as the process: import them with the
+    # collector off, then freeze them out of its reach. Otherwise the full collections
+    # during start-up walk every module object, a quarter of the time to the first screen.
+    # Garbage made from here on is collected as usual.
+    gc.disable()
+    try:
+        from app.tui.app import KprepApp, Start
+    finally:
+        gc.freeze()
+        gc.enable()
 
     app = KprepApp(course_dir=course.root if course is not None else _course_dir(ctx),
                    course=course, workspace_dir=_workspace_dir(ctx),

@@ -11,14 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-TRACKS: tuple[str, ...] = ("serving", "autoscaling", "gpu-scheduling", "distributed-training")
-"""Track ids in course order."""
-TRACK_TITLES: dict[str, str] = {
-    "serving": "Serving models on GPUs",
-    "autoscaling": "Autoscaling inference",
-    "gpu-scheduling": "GPU scheduling",
-    "distributed-training": "Distributed training",
-}
+from app.course.tracks import TRACK_TITLES as TRACK_TITLES  # re-exported
+from app.course.tracks import TRACKS as TRACKS  # re-exported
+
 DIFFICULTIES: tuple[str, ...] = ("warm-up", "easy", "medium", "hard")
 
 

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from app.course.models import TRACKS
+from app.course.tracks import TRACKS
 
 INDEX_VERSION = 1
 """Bumped when ScenarioCard changes, which invalidates every cache."""

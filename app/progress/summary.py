@@ -11,7 +11,7 @@ from collections.abc import Sequence, Sized
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from app.course.models import TRACK_TITLES, TRACKS
+from app.course.tracks import TRACK_TITLES, TRACKS
 from app.progress.store import ProgressStore, ScenarioProgress
 
 

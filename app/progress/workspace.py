@@ -14,8 +14,10 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from app.course.models import Scenario
+if TYPE_CHECKING:
+    from app.course.models import Scenario
 
 
 class WorkspaceError(Exception):

@@ -247,3 +247,33 @@ async def test_check_on_cluster_reports_a_missing_cluster(make_app, monkeypatch)
         await settle(pilot)
         assert isinstance(app.screen, ScenarioScreen)
         assert "kprep cluster up" in notifications(app)
+
+
+async def test_footer_is_rebuilt_only_when_its_keys_change(make_app, monkeypatch):
+    from textual.widgets._footer import FooterKey
+
+    from app.tui.widgets.footer import KeyFooter
+
+    rebuilds: list[str] = []
+    recompose = KeyFooter.recompose
+
+    async def counting(self: KeyFooter) -> None:
+        rebuilds.append(type(self.screen).__name__)
+        await recompose(self)
+
+    monkeypatch.setattr(KeyFooter, "recompose", counting)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert rebuilds == ["HomeScreen"]  # not once per focus change
+        footer = app.screen.query_one(KeyFooter)
+        keys = [k.key for k in footer.query(FooterKey)]
+        assert {"c", "n", "l"} <= set(keys)
+        await pilot.press("tab")  # focus moves: the same keys, no rebuild
+        await settle(pilot)
+        assert rebuilds == ["HomeScreen"]
+        app.set_keymap({"home.next": "x"})  # the keys change: rebuilt
+        await settle(pilot)
+        assert len(rebuilds) == 2
+        assert "x" in [k.key for k in footer.query(FooterKey)]
+        assert "n" not in [k.key for k in footer.query(FooterKey)]

@@ -11,10 +11,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Static, TextArea
+from textual.widgets import Button, Static, TextArea
 
 from app.course.models import Scenario
 from app.progress.store import SELF_GRADES
+from app.tui.widgets.footer import KeyFooter
 
 if TYPE_CHECKING:
     from app.tui.app import KprepApp
@@ -57,7 +58,7 @@ class FollowUpScreen(ModalScreen[None]):
                 with Horizontal(id="followup-grades"):
                     for number, grade in enumerate(SELF_GRADES, start=1):
                         yield Button(f"{number} {grade.title()}", id=f"grade-{grade}")
-            yield Footer()
+            yield KeyFooter()
 
     def on_mount(self) -> None:
         if self._start is None:

@@ -11,9 +11,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from app.tui.keys import EDITOR_KEYS, binding_sections
+from app.tui.widgets.footer import KeyFooter
 
 if TYPE_CHECKING:
     from app.tui.app import KprepApp
@@ -43,7 +44,7 @@ class HelpScreen(ModalScreen[None]):
                 for title, table in self._tables():
                     yield Static(Text(title, style="bold"), classes="help-section")
                     yield Static(table, classes="help-table")
-            yield Footer()
+            yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#help-scroll").focus()

@@ -11,12 +11,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, OptionList, Static
+from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 
 from app.progress.course_index import ScenarioCard, load_index
 from app.progress.summary import ScenarioRow, Summary, TrackRow, summarize
 from app.tui.messages import CourseLoaded
+from app.tui.widgets.footer import KeyFooter
 
 if TYPE_CHECKING:
     from app.tui.app import KprepApp
@@ -68,7 +69,7 @@ class HomeScreen(Screen[None]):
                 yield table
                 yield Static(id="scenario-detail")
         yield Static(id="notes")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._add_columns()
@@ -160,7 +161,12 @@ class HomeScreen(Screen[None]):
 
     def on_resize(self) -> None:
         if self._track is not None:
-            self.call_after_refresh(self._show_track, self._track)
+            self.call_after_refresh(self._refit)
+
+    def _refit(self) -> None:
+        """Redraw the table if the resize changed its width (titles are cut to fit)."""
+        if self._track is not None and self._title_width() != self._columns_width:
+            self._show_track(self._track)
 
     def _track_row(self, track: str) -> TrackRow | None:
         if self.summary is None:
@@ -202,7 +208,8 @@ class HomeScreen(Screen[None]):
 
     @on(OptionList.OptionHighlighted, "#tracks")
     def _track_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        if event.option.id:
+        # refresh_progress shows the highlighted track itself; its highlight comes after.
+        if event.option.id and event.option.id != self._track:
             self._show_track(event.option.id)
 
     @on(OptionList.OptionSelected, "#tracks")

@@ -21,12 +21,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static, Tree
+from textual.widgets import OptionList, Static, Tree
 from textual.widgets.option_list import Option
 from textual.widgets.tree import TreeNode
 
 from app.course.models import Lesson, Section
 from app.progress.course_index import ScenarioCard
+from app.tui.widgets.footer import KeyFooter
 
 if TYPE_CHECKING:
     from app.tui.app import KprepApp
@@ -137,7 +138,7 @@ class LessonScreen(Screen[None]):
                         yield Static(id=f"section-{index}", classes=classes)
                 yield Static(id="practice-title")
                 yield OptionList(id="practice")
-        yield Footer()
+        yield KeyFooter()
 
     def _toc(self) -> Tree[str]:
         tree: Tree[str] = Tree(self.lesson.title, id="toc")

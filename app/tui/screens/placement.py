@@ -12,9 +12,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from app.course.models import Scenario
+from app.tui.widgets.footer import KeyFooter
 
 _POD_TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
     "Deployment": ("spec", "template", "spec"),
@@ -99,7 +100,7 @@ class PlacementScreen(ModalScreen[None]):
             yield DataTable(id="placement-nodes", cursor_type="row")
             with VerticalScroll(id="placement-pending"):
                 yield Static(self._pending_text(), id="placement-pending-text")
-            yield Footer()
+            yield KeyFooter()
 
     def _pending_text(self) -> Text:
         placements = self.report.placement or []

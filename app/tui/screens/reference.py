@@ -11,10 +11,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Markdown, Static, TabbedContent, TabPane, TextArea
+from textual.widgets import Markdown, Static, TabbedContent, TabPane, TextArea
 
 from app.course.models import Scenario
 from app.tui.widgets.editor import yaml_language
+from app.tui.widgets.footer import KeyFooter
 
 
 def unified_diff(candidate: str, reference: str) -> Text:
@@ -70,7 +71,7 @@ class ReferenceScreen(ModalScreen[None]):
                 with TabPane("Explanation", id="explanation"), \
                         VerticalScroll(id="explanation-scroll"):
                     yield Markdown(self.explanation, open_links=False)
-            yield Footer()
+            yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#diff-scroll").focus()

@@ -23,7 +23,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Markdown, Static, TextArea
+from textual.widgets import Markdown, Static, TextArea
 
 from app.course.models import Scenario
 from app.progress.workspace import WorkspaceError, rescue
@@ -36,6 +36,7 @@ from app.tui.messages import (
     LiveGradeProgress,
 )
 from app.tui.widgets.editor import AnswerEditor, Severity
+from app.tui.widgets.footer import KeyFooter
 from app.tui.widgets.results import ResultsPanel
 
 if TYPE_CHECKING:
@@ -147,7 +148,7 @@ class ScenarioScreen(Screen[None]):
                 yield self._editor
                 yield Static(id="status-line")
                 yield self._results
-        yield Footer()
+        yield KeyFooter()
 
     def _title_text(self) -> Text:
         s = self.scenario
