@@ -60,7 +60,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +69,7 @@ import yaml
 from app import __version__
 from app.cluster.errors import ClusterError, ClusterNotRunning, ClusterUnreachable
 from app.cluster.profiles import NodeSpec, Profile, Taint
+from app.cluster.provider import NodeRow, int_quantity, node_row
 
 if TYPE_CHECKING:
     from app.cluster.kube import Kube
@@ -376,95 +377,13 @@ def _placeholder(container: dict[str, Any], *, exits: bool) -> None:
 # -- status ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DeviceUsage:
-    """One device resource on one node."""
-
-    allocatable: int
-    """What the node's status.allocatable says."""
-    used: int
-    """Requested by the node's pods that have not finished."""
-
-
-@dataclass(frozen=True)
-class NodeStatus:
-    """One node of the running cluster, as `KindProvider.status` reports it."""
-
-    name: str
-    """The Kubernetes node name (kind's: `kprep-worker3`)."""
-    profile_node: str | None
-    """The profile node it realises (`kprep.dev/node`); None for the control plane."""
-    ready: bool
-    labels: dict[str, str]
-    taints: list[dict[str, str]]
-    devices: dict[str, DeviceUsage]
-    """Extended (device) resources by name: `nvidia.com/gpu` -> allocatable and used."""
-    pods: list[str] = field(default_factory=list)
-    """`namespace/name` of the pods on the node that have not finished."""
-
-    @property
-    def gpu_allocatable(self) -> int:
-        return sum(d.allocatable for d in self.devices.values())
-
-    @property
-    def gpu_used(self) -> int:
-        return sum(d.used for d in self.devices.values())
-
-
-def _quantity_int(value: Any) -> int:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return 0
-
-
-def _pod_requests(pod: dict[str, Any], resource: str) -> int:
-    def amount(container: dict[str, Any]) -> int:
-        resources = container.get("resources") or {}
-        for source in (resources.get("requests"), resources.get("limits")):
-            if source and resource in source:
-                return _quantity_int(source[resource])
-        return 0
-
-    spec = pod.get("spec") or {}
-    main = sum(amount(c) for c in spec.get("containers") or [])
-    init = max((amount(c) for c in spec.get("initContainers") or []), default=0)
-    return max(main, init)
-
-
-def _is_ready(node: dict[str, Any]) -> bool:
-    conditions = (node.get("status") or {}).get("conditions") or []
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
-
-
-def _unfinished(pod: dict[str, Any]) -> bool:
-    return (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+NodeStatus = NodeRow
+"""One node of the running kind cluster; `profile_node` names the profile node it realises."""
 
 
 def node_status(node: dict[str, Any], pods: Iterable[dict[str, Any]]) -> NodeStatus:
     """Summarise a Node (API JSON) and the Pods bound to it."""
-    metadata = node.get("metadata") or {}
-    labels = dict(metadata.get("labels") or {})
-    allocatable = (node.get("status") or {}).get("allocatable") or {}
-    live_pods = [p for p in pods if _unfinished(p)]
-    devices = {
-        resource: DeviceUsage(allocatable=_quantity_int(amount),
-                              used=sum(_pod_requests(p, resource) for p in live_pods))
-        for resource, amount in sorted(allocatable.items()) if "/" in resource
-    }
-    taints = [{k: str(t[k]) for k in ("key", "value", "effect") if t.get(k)}
-              for t in (node.get("spec") or {}).get("taints") or []]
-    pod_names = sorted(f"{(p.get('metadata') or {}).get('namespace')}/"
-                       f"{(p.get('metadata') or {}).get('name')}" for p in live_pods)
-    return NodeStatus(
-        name=str(metadata.get("name")),
-        profile_node=labels.get(NODE_LABEL),
-        ready=_is_ready(node),
-        labels=labels,
-        taints=taints,
-        devices=devices,
-        pods=pod_names,
-    )
+    return node_row(node, pods, NODE_LABEL)
 
 
 def pending_nodes(profile: Profile, nodes: Iterable[dict[str, Any]]) -> list[str]:
@@ -482,12 +401,12 @@ def pending_nodes(profile: Profile, nodes: Iterable[dict[str, Any]]) -> list[str
             pending.append(f"{spec.name}: no node labelled {NODE_LABEL}={spec.name}")
             continue
         where = f"{spec.name} (node {(node.get('metadata') or {}).get('name')})"
-        if not _is_ready(node):
+        if not node_row(node, []).ready:
             pending.append(f"{where}: not Ready")
         allocatable = (node.get("status") or {}).get("allocatable") or {}
         for resource, count in spec.device_resources.items():
             have = allocatable.get(resource)
-            if _quantity_int(have) != count:
+            if int_quantity(have) != count:
                 pending.append(f"{where}: allocatable {resource} is {have or 'absent'}, "
                                f"want {count}")
     return pending

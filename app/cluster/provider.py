@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -97,7 +97,11 @@ class NodeRow:
     labels: dict[str, str]
     taints: list[dict[str, str]]
     devices: dict[str, DeviceUsage]
+    """Extended (device) resources by name: `nvidia.com/gpu` -> allocatable and used."""
     pods: list[str] = field(default_factory=list)
+    """`namespace/name` of the pods on the node that have not finished."""
+    profile_node: str | None = None
+    """The profile node it realises when the provider names nodes itself (kind); else None."""
 
     @property
     def gpu_allocatable(self) -> int:
@@ -108,7 +112,7 @@ class NodeRow:
         return sum(d.used for d in self.devices.values())
 
 
-def _int(value: Any) -> int:
+def int_quantity(value: Any) -> int:
     try:
         return int(str(value))
     except (TypeError, ValueError):
@@ -124,7 +128,7 @@ def pod_request(pod: dict[str, Any], resource: str) -> int:
         for section in ("limits", "requests"):
             values = resources.get(section) or {}
             if resource in values:
-                return _int(values[resource])
+                return int_quantity(values[resource])
         return 0
 
     main = sum(amount(c) for c in spec.get("containers") or [])
@@ -132,32 +136,42 @@ def pod_request(pod: dict[str, Any], resource: str) -> int:
     return max(main, init)
 
 
-def node_rows(nodes: Sequence[dict[str, Any]], pods: Sequence[dict[str, Any]]) -> list[NodeRow]:
+def _unfinished(pod: dict[str, Any]) -> bool:
+    return (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+
+
+def node_row(node: dict[str, Any], pods: Iterable[dict[str, Any]],
+             profile_node_label: str | None = None) -> NodeRow:
+    """Summarise a Node (API JSON) and the pods bound to it (finished ones are ignored)."""
+    meta = node.get("metadata") or {}
+    status = node.get("status") or {}
+    labels = dict(meta.get("labels") or {})
+    mine = [p for p in pods if _unfinished(p)]
+    devices = {
+        resource: DeviceUsage(int_quantity(amount), sum(pod_request(p, resource) for p in mine))
+        for resource, amount in sorted((status.get("allocatable") or {}).items())
+        if "/" in resource
+    }
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True"
+                for c in status.get("conditions") or [])
+    taints = [{k: str(t[k]) for k in ("key", "value", "effect") if t.get(k)}
+              for t in (node.get("spec") or {}).get("taints") or []]
+    pod_names = sorted(f"{(p.get('metadata') or {}).get('namespace')}/"
+                       f"{(p.get('metadata') or {}).get('name')}" for p in mine)
+    return NodeRow(str(meta.get("name")), ready, labels, taints, devices, pod_names,
+                   labels.get(profile_node_label) if profile_node_label else None)
+
+
+def node_rows(nodes: Sequence[dict[str, Any]], pods: Sequence[dict[str, Any]],
+              profile_node_label: str | None = None) -> list[NodeRow]:
     """Summaries of raw Node JSON with the pods bound to each."""
     by_node: dict[str, list[dict[str, Any]]] = {}
     for pod in pods:
         node_name = (pod.get("spec") or {}).get("nodeName")
-        phase = (pod.get("status") or {}).get("phase")
-        if node_name and phase not in ("Succeeded", "Failed"):
+        if node_name:
             by_node.setdefault(node_name, []).append(pod)
-    rows = []
-    for node in nodes:
-        meta = node.get("metadata") or {}
-        status = node.get("status") or {}
-        name = str(meta.get("name"))
-        mine = by_node.get(name, [])
-        devices = {
-            resource: DeviceUsage(_int(amount), sum(pod_request(p, resource) for p in mine))
-            for resource, amount in sorted((status.get("allocatable") or {}).items())
-            if "/" in resource
-        }
-        ready = any(c.get("type") == "Ready" and c.get("status") == "True"
-                    for c in status.get("conditions") or [])
-        taints = [{k: str(t[k]) for k in ("key", "value", "effect") if t.get(k)}
-                  for t in (node.get("spec") or {}).get("taints") or []]
-        rows.append(NodeRow(name, ready, dict(meta.get("labels") or {}), taints, devices,
-                            sorted(f"{(p.get('metadata') or {}).get('namespace')}/"
-                                   f"{(p.get('metadata') or {}).get('name')}" for p in mine)))
+    rows = [node_row(node, by_node.get(str((node.get("metadata") or {}).get("name")), []),
+                     profile_node_label) for node in nodes]
     return sorted(rows, key=lambda r: r.name)
 
 

@@ -41,6 +41,7 @@ from app.cluster.kind import (
     runnable_on_kind,
 )
 from app.cluster.profiles import NodeSpec, Profile, list_profiles, load_profile, parse_profile
+from app.cluster.provider import DeviceUsage
 from app.deviceplugin.plugin import resource_slug as plugin_resource_slug
 from app.paths import default_course_dir
 
@@ -401,7 +402,7 @@ def test_node_status_counts_gpus_of_unfinished_pods() -> None:
     assert status.name == "kprep-worker"
     assert status.profile_node == "gpu-a100-0"
     assert status.ready
-    assert status.devices == {"nvidia.com/gpu": kind.DeviceUsage(allocatable=4, used=3)}
+    assert status.devices == {"nvidia.com/gpu": DeviceUsage(allocatable=4, used=3)}
     assert (status.gpu_allocatable, status.gpu_used) == (4, 3)
     assert status.pods == ["ml/train-0", "ml/train-1", "ml/web"]
     assert status.taints == [{"key": "nvidia.com/gpu", "value": "present",
