@@ -2,7 +2,8 @@
 
 Imported lazily by `app.cli` (only when `kprep cluster ...` runs). Progress
 goes to stderr, the status table to stdout. Every failure is a `ClusterError`
-whose message says what to do; it exits with `ExitCode.CLUSTER` (3).
+whose message says what to do; it exits with `ExitCode.CLUSTER` (3), or with
+`ExitCode.USAGE` (2) for a wrong option such as an unknown profile.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ def _echo(message: str) -> None:
     click.echo(message, err=True)
 
 
-def _fail(message: str) -> NoReturn:
+def _fail(message: str, code: ExitCode = ExitCode.CLUSTER) -> NoReturn:
     click.echo(f"kprep: {message}", err=True)
-    sys.exit(ExitCode.CLUSTER)
+    sys.exit(code)
 
 
 def _course_root(ctx: click.Context) -> Path:
@@ -72,7 +73,7 @@ def up(ctx: click.Context, profile_name: str, provider: str, dry_run: bool) -> N
     try:
         profile = load_profile(profile_name, course_root)
     except ProfileError as exc:
-        _fail(str(exc))
+        _fail(str(exc), ExitCode.USAGE)  # a wrong --profile is the caller's mistake
     active = read_active()
     if active is not None and active.provider != provider and not dry_run:
         _fail(f"a {active.provider} cluster is up; stop it first with `kprep cluster down`")

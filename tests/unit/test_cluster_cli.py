@@ -68,4 +68,4 @@ def test_up_without_binaries_explains_the_build(tmp_path: Path) -> None:
 
 def test_unknown_profile_is_named() -> None:
     result = kprep("cluster", "up", "--profile", "nope")
-    assert result.returncode == 3 and "unknown cluster profile 'nope'" in result.stderr
+    assert result.returncode == 2 and "unknown cluster profile 'nope'" in result.stderr
