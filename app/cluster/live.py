@@ -731,6 +731,8 @@ def _pod_view(pod: dict[str, Any], owners: dict[tuple[str, str], dict[str, Any]]
         "message": str(refused.get("message") or "") if refused and not node else "",
         "owner": {"kind": owner_kind, "name": owner_name},
         "spec": spec,
+        # The API server computes the QoS class at admission: the authority on it.
+        "qosClass": str((pod.get("status") or {}).get("qosClass") or ""),
     }
 
 
