@@ -1,12 +1,16 @@
 """A small JSON client for the Kubernetes API: plain dicts in, plain dicts out.
 
 The live grader needs three things the generated Python client makes awkward:
-the API server's `Warning` headers, server-side apply and dry runs on any kind
+the API server's `Warning` headers, strict creates and dry runs on any kind
 (CRDs included), and raw JSON it can hand straight to CEL. So this module owns
-an HTTP connection built from a kubeconfig (the `kubernetes` package still
-parses the kubeconfig, certificates, tokens and exec plugins), a discovery
-cache (apiVersion + kind -> REST path, namespaced or not), and the handful of
-verbs kprep uses. Connection failures become `ClusterUnreachable`; HTTP errors
+an HTTP connection built from a kubeconfig, a discovery cache (apiVersion +
+kind -> REST path, namespaced or not), and the handful of verbs kprep uses.
+Answers are created like `kubectl apply -f` creates new objects (`create`,
+strict field validation); server-side `apply` installs kprep's own manifests
+(the kind provider's device plugin). A kubeconfig with certificates or a token
+is read here, since importing the `kubernetes` package costs about a second on
+every live check; one that needs exec plugins or auth providers goes through
+that package. Connection failures become `ClusterUnreachable`; HTTP errors
 become `ApiError` carrying the API server's `Status` object.
 """
 
