@@ -26,7 +26,7 @@ from app.course.models import (
     Section,
     WrongAnswer,
 )
-from app.grading.yamlmap import Document, load_documents
+from app.grading.yamlmap import Document, format_path, load_documents
 
 SCHEMA_PATH = Path(__file__).with_name("scenario.schema.json")
 
@@ -47,13 +47,6 @@ def _scenario_validator() -> Any:
     import jsonschema_rs
 
     return jsonschema_rs.validator_for(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
-
-
-def _dotted(path: tuple[str | int, ...]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
 
 
 def read_yaml_document(path: Path) -> Document:
@@ -97,7 +90,8 @@ def parse_scenario(doc: Document, source: Path, course_dir: Path) -> Scenario:
     if errors:
         first = errors[0]
         path = tuple(first.instance_path)
-        raise CourseError(source, f"{_dotted(path)}: {first.message}", doc.locate(path)[0])
+        where = format_path(path) or "(top level)"
+        raise CourseError(source, f"{where}: {first.message}", doc.locate(path)[0])
     folder = source.parent
     if data["id"] != folder.name:
         raise CourseError(source, f"id: {data['id']!r} must equal the folder name "

@@ -18,7 +18,7 @@ from app.grading.apirules import validate_object
 from app.grading.celenv import CelCompileError, CelRuntimeError, Program, Scope, humanize
 from app.grading.report import CheckResult, Diagnostic, Report
 from app.grading.schema import SchemaValidator, UnknownKind, versions_of_kind
-from app.grading.yamlmap import Document, decode, load_documents, parse_path
+from app.grading.yamlmap import Document, decode, format_path, load_documents, parse_path
 
 
 class CompiledCheck:
@@ -115,7 +115,7 @@ class Grader:
                 continue
             for error in errors:
                 line, column = doc.locate(error.path)
-                where = _dotted(error.path)
+                where = format_path(error.path)
                 diagnostics.append(Diagnostic(f"{doc.describe()}: {where}: {error.message}"
                                               if where else f"{doc.describe()}: {error.message}",
                                               "schema", line, column))
@@ -222,9 +222,3 @@ class Grader:
             return report
         return self.grade_text(text, file)
 
-
-def _dotted(path: tuple[str | int, ...]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out

@@ -117,6 +117,14 @@ def parse_path(text: str) -> list[str | int]:
     return parts
 
 
+def format_path(path: tuple[PathKey, ...]) -> str:
+    """['spec', 'containers', 0, 'image'] -> 'spec.containers[0].image' (parse_path's inverse)."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
 def decode(raw: bytes) -> tuple[str | None, Problem | None]:
     """Bytes -> text, refusing oversize and non-UTF-8 input with a located problem."""
     if len(raw) > MAX_BYTES:
