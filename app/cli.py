@@ -77,14 +77,24 @@ def course_from(ctx: click.Context) -> Any:
     return Course(folder)
 
 
-@click.group(cls=LazyGroup, invoke_without_command=True,
-             context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--course", "course", type=click.Path(file_okay=False, path_type=Path),
-              envvar="KPREP_COURSE", help="Course folder (default: the bundled course). "
-              "Env: KPREP_COURSE.")
-@click.option("--workspace", type=click.Path(file_okay=False, path_type=Path),
-              envvar="KPREP_WORKSPACE", help="Folder for your drafts (default: under the user "
-              "data folder). Env: KPREP_WORKSPACE.")
+@click.group(
+    cls=LazyGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.option(
+    "--course",
+    "course",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="KPREP_COURSE",
+    help="Course folder (default: the bundled course). Env: KPREP_COURSE.",
+)
+@click.option(
+    "--workspace",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="KPREP_WORKSPACE",
+    help="Folder for your drafts (default: under the user data folder). Env: KPREP_WORKSPACE.",
+)
 @click.version_option(package_name="kprep", prog_name="kprep")
 @click.pass_context
 def main_group(ctx: click.Context, course: Path | None, workspace: Path | None) -> None:
@@ -105,20 +115,49 @@ def main_group(ctx: click.Context, course: Path | None, workspace: Path | None) 
 
 @main_group.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--scenario", "-s", "scenario_id", required=True, help="Scenario id to grade "
-              "against (see `kprep scenarios list`).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text",
-              show_default=True, help="json prints one report per line.")
-@click.option("--live", is_flag=True, help="Also run the answer on the local cluster "
-              "(`kprep cluster up` first).")
+@click.option(
+    "--scenario",
+    "-s",
+    "scenario_id",
+    required=True,
+    help="Scenario id to grade against (see `kprep scenarios list`).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "junit"]),
+    default="text",
+    show_default=True,
+    help="json prints one report per line.",
+)
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Also run the answer on the local cluster (`kprep cluster up` first).",
+)
 @click.option("--keep", is_flag=True, help="With --live: keep the namespace for inspection.")
-@click.option("--context", "kube_context", help="With --live and --allow-foreign-cluster: a "
-              "kubeconfig context to use instead of kprep's own cluster.")
-@click.option("--allow-foreign-cluster", is_flag=True, help="Allow --context to point at a "
-              "cluster kprep did not create.")
+@click.option(
+    "--context",
+    "kube_context",
+    help="With --live and --allow-foreign-cluster: a "
+    "kubeconfig context to use instead of kprep's own cluster.",
+)
+@click.option(
+    "--allow-foreign-cluster",
+    is_flag=True,
+    help="Allow --context to point at a cluster kprep did not create.",
+)
 @click.pass_context
-def check(ctx: click.Context, files: tuple[Path, ...], scenario_id: str, fmt: str, live: bool,
-          keep: bool, kube_context: str | None, allow_foreign_cluster: bool) -> None:
+def check(
+    ctx: click.Context,
+    files: tuple[Path, ...],
+    scenario_id: str,
+    fmt: str,
+    live: bool,
+    keep: bool,
+    kube_context: str | None,
+    allow_foreign_cluster: bool,
+) -> None:
     """Grade answer FILES against a scenario.
 
     Exit status: 0 every check passes, 1 the answer falls short, 2 usage error,
@@ -129,8 +168,10 @@ def check(ctx: click.Context, files: tuple[Path, ...], scenario_id: str, fmt: st
     from app.grading.report import Diagnostic, Report
 
     if kube_context and not allow_foreign_cluster:
-        fail_usage("--context needs --allow-foreign-cluster: kprep only uses its own cluster "
-                   "unless you say otherwise")
+        fail_usage(
+            "--context needs --allow-foreign-cluster: kprep only uses its own cluster "
+            "unless you say otherwise"
+        )
     if (keep or kube_context) and not live:
         fail_usage("--keep and --context only make sense with --live")
     course = course_from(ctx)
@@ -160,8 +201,15 @@ def check(ctx: click.Context, files: tuple[Path, ...], scenario_id: str, fmt: st
         from app.cluster.live import run_live_checks
 
         reports, cluster_failed = run_live_checks(
-            course, scenario, grader, reports, files, keep=keep, context=kube_context,
-            echo=lambda message: click.echo(message, err=True))
+            course,
+            scenario,
+            grader,
+            reports,
+            files,
+            keep=keep,
+            context=kube_context,
+            echo=lambda message: click.echo(message, err=True),
+        )
         if cluster_failed:
             exit_code = ExitCode.CLUSTER
     _print_reports(reports, fmt)
@@ -191,8 +239,9 @@ def scenarios() -> None:
 
 
 @scenarios.command("list")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @click.pass_context
 def scenarios_list(ctx: click.Context, fmt: str) -> None:
     """List the course's scenarios by track."""
@@ -202,10 +251,19 @@ def scenarios_list(ctx: click.Context, fmt: str) -> None:
     found, errors = course.load_all()
     if fmt == "json":
         for s in found:
-            click.echo(json.dumps({"id": s.id, "title": s.title, "track": s.track,
-                                   "difficulty": s.difficulty, "checks": len(s.checks),
-                                   "live_checks": len(s.live_checks),
-                                   "max_score": s.max_score}))
+            click.echo(
+                json.dumps(
+                    {
+                        "id": s.id,
+                        "title": s.title,
+                        "track": s.track,
+                        "difficulty": s.difficulty,
+                        "checks": len(s.checks),
+                        "live_checks": len(s.live_checks),
+                        "max_score": s.max_score,
+                    }
+                )
+            )
     else:
         from rich.console import Console
         from rich.table import Table
@@ -222,8 +280,12 @@ def scenarios_list(ctx: click.Context, fmt: str) -> None:
 
 
 @scenarios.command("lint")
-@click.option("--course", "lint_course_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Course folder to lint (default: the global --course or the bundled one).")
+@click.option(
+    "--course",
+    "lint_course_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Course folder to lint (default: the global --course or the bundled one).",
+)
 @click.pass_context
 def scenarios_lint(ctx: click.Context, lint_course_dir: Path | None) -> None:
     """Check every scenario: schema, CEL, lesson links, reference answers, wrong answers."""
@@ -245,8 +307,11 @@ def scenarios_lint(ctx: click.Context, lint_course_dir: Path | None) -> None:
 
 @scenarios.command("new")
 @click.argument("scenario_id")
-@click.option("--track", required=True, type=click.Choice(
-    ["serving", "autoscaling", "gpu-scheduling", "distributed-training"]))
+@click.option(
+    "--track",
+    required=True,
+    type=click.Choice(["serving", "autoscaling", "gpu-scheduling", "distributed-training"]),
+)
 @click.pass_context
 def scenarios_new(ctx: click.Context, scenario_id: str, track: str) -> None:
     """Scaffold scenarios/ID and answers/ID; lint flags them until they are filled in."""

@@ -42,8 +42,7 @@ def _course_dir(ctx: click.Context) -> Path:
     return folder
 
 
-def _run_app(ctx: click.Context, kind: str, target: str | None = None,
-             course: Any = None) -> None:
+def _run_app(ctx: click.Context, kind: str, target: str | None = None, course: Any = None) -> None:
     import gc
 
     # Textual, Rich and our modules live as long as the process: import them with the
@@ -57,14 +56,18 @@ def _run_app(ctx: click.Context, kind: str, target: str | None = None,
         gc.freeze()
         gc.enable()
 
-    app = KprepApp(course_dir=course.root if course is not None else _course_dir(ctx),
-                   course=course, workspace_dir=_workspace_dir(ctx),
-                   start=Start(kind, target),  # type: ignore[arg-type]
-                   exit_after=_exit_after())
+    app = KprepApp(
+        course_dir=course.root if course is not None else _course_dir(ctx),
+        course=course,
+        workspace_dir=_workspace_dir(ctx),
+        start=Start(kind, target),  # type: ignore[arg-type]
+        exit_after=_exit_after(),
+    )
     code = app.run()
     for path in app.rescued:
-        click.echo(f"kprep: the workspace could not be written; your draft was saved to {path}",
-                   err=True)
+        click.echo(
+            f"kprep: the workspace could not be written; your draft was saved to {path}", err=True
+        )
     if app.return_code:
         sys.exit(app.return_code)
     sys.exit(code or ExitCode.OK)
@@ -105,8 +108,9 @@ def lesson(ctx: click.Context, track: str) -> None:
 
 
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @click.pass_context
 def progress(ctx: click.Context, fmt: str) -> None:
     """Print your progress: tracks, scenarios, scores, hints, time."""
@@ -126,8 +130,10 @@ def progress(ctx: click.Context, fmt: str) -> None:
         store.close()
     if fmt == "json":
         data = summary.to_json()
-        data["concepts"] = {name: {"passed": passed, "graded": graded}
-                            for name, (passed, graded) in concepts.items()}
+        data["concepts"] = {
+            name: {"passed": passed, "graded": graded}
+            for name, (passed, graded) in concepts.items()
+        }
         click.echo(json.dumps(data, indent=2))
     else:
         _print_progress(summary, concepts)
@@ -145,42 +151,57 @@ def _print_progress(summary: Any, concepts: dict[str, tuple[int, int]]) -> None:
     console = Console()
     tracks = Table("track", "solved", "tried", "points", title="kprep progress")
     for track in summary.tracks:
-        tracks.add_row(track.title, f"{track.solved}/{track.total}", str(track.attempted),
-                       f"{track.best_points}/{track.max_points}")
+        tracks.add_row(
+            track.title,
+            f"{track.solved}/{track.total}",
+            str(track.attempted),
+            f"{track.best_points}/{track.max_points}",
+        )
     console.print(tracks)
     rows = Table(title="by scenario", box=box.SIMPLE_HEAD)
     rows.add_column("", width=1)
-    rows.add_column("scenario", no_wrap=True,
-                    min_width=max((len(r.scenario.id) for r in summary.rows), default=8))
+    rows.add_column(
+        "scenario",
+        no_wrap=True,
+        min_width=max((len(r.scenario.id) for r in summary.rows), default=8),
+    )
     for name in ("tries", "best", "hints", "ref", "f-ups", "time"):
         rows.add_column(name, no_wrap=True, min_width=len(name))
     for track in summary.tracks:
         for row in track.scenarios:
             p = row.progress
-            mark = {"solved": "[green]✓[/]", "attempted": "[yellow]◐[/]",
-                    "started": "·"}.get(row.status, "")
-            rows.add_row(mark, row.scenario.id, str(p.attempts or ""),
-                         f"{p.best_score}/{row.scenario.max_score}"
-                         if p.best_score is not None else "",
-                         f"{p.hints_used}/{len(row.scenario.hints)}" if p.hints_used else "",
-                         "seen" if p.revealed else "", str(p.self_grades or ""),
-                         format_seconds(p.seconds) if p.seconds else "")
+            mark = {"solved": "[green]✓[/]", "attempted": "[yellow]◐[/]", "started": "·"}.get(
+                row.status, ""
+            )
+            rows.add_row(
+                mark,
+                row.scenario.id,
+                str(p.attempts or ""),
+                f"{p.best_score}/{row.scenario.max_score}" if p.best_score is not None else "",
+                f"{p.hints_used}/{len(row.scenario.hints)}" if p.hints_used else "",
+                "seen" if p.revealed else "",
+                str(p.self_grades or ""),
+                format_seconds(p.seconds) if p.seconds else "",
+            )
         if track.scenarios:
             rows.add_section()
     console.print(rows)
-    console.print("ref: reference answer seen; f-ups: follow-up questions self-graded",
-                  style="dim")
+    console.print("ref: reference answer seen; f-ups: follow-up questions self-graded", style="dim")
     if concepts:
         table = Table("concept", "checks passed (latest attempts)", title="by concept")
         for name, (passed, graded) in concepts.items():
             table.add_row(name, f"{passed}/{graded}")
         console.print(table)
     if summary.continue_with is not None:
-        console.print(f"Continue: [bold]{summary.continue_with.scenario.id}[/]  "
-                      f"(kprep practice {summary.continue_with.scenario.id})")
+        console.print(
+            f"Continue: [bold]{summary.continue_with.scenario.id}[/]  "
+            f"(kprep practice {summary.continue_with.scenario.id})"
+        )
     if summary.recommended is not None:
-        console.print(f"Next:     [bold]{summary.recommended.scenario.id}[/]  "
-                      f"(kprep practice {summary.recommended.scenario.id})")
+        console.print(
+            f"Next:     [bold]{summary.recommended.scenario.id}[/]  "
+            f"(kprep practice {summary.recommended.scenario.id})"
+        )
 
 
 @click.command()

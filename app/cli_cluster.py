@@ -58,11 +58,19 @@ def cluster() -> None:
 
 
 @cluster.command()
-@click.option("--profile", "profile_name", default="default", show_default=True,
-              help="Cluster profile: a name from the course's profiles/ folder or a YAML path.")
+@click.option(
+    "--profile",
+    "profile_name",
+    default="default",
+    show_default=True,
+    help="Cluster profile: a name from the course's profiles/ folder or a YAML path.",
+)
 @click.option("--provider", type=PROVIDER_CHOICE, default="kwok", show_default=True)
-@click.option("--dry-run", is_flag=True, help="Print what would be created (kind: the kind "
-              "config and manifests); change nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print what would be created (kind: the kind config and manifests); change nothing.",
+)
 @click.pass_context
 def up(ctx: click.Context, profile_name: str, provider: str, dry_run: bool) -> None:
     """Create the cluster (or reuse it) and wait until every node is Ready."""
@@ -87,13 +95,19 @@ def up(ctx: click.Context, profile_name: str, provider: str, dry_run: bool) -> N
         _fail("interrupted; `kprep cluster up` again resumes, `kprep cluster down` cleans up")
     if not dry_run:
         record_active(provider, profile.name)
-        _echo(f"kprep cluster up: {provider} cluster with profile {profile.name!r} ready in "
-              f"{time.monotonic() - start:.1f}s")
+        _echo(
+            f"kprep cluster up: {provider} cluster with profile {profile.name!r} ready in "
+            f"{time.monotonic() - start:.1f}s"
+        )
 
 
 @cluster.command()
-@click.option("--provider", type=PROVIDER_CHOICE, default=None,
-              help="Which cluster to delete (default: the active one, else kwok).")
+@click.option(
+    "--provider",
+    type=PROVIDER_CHOICE,
+    default=None,
+    help="Which cluster to delete (default: the active one, else kwok).",
+)
 @click.pass_context
 def down(ctx: click.Context, provider: str | None) -> None:
     """Delete the cluster and everything kprep kept for it."""
@@ -110,8 +124,9 @@ def down(ctx: click.Context, provider: str | None) -> None:
 
 @cluster.command()
 @click.option("--provider", type=PROVIDER_CHOICE, default=None)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @click.pass_context
 def status(ctx: click.Context, provider: str | None, fmt: str) -> None:
     """Nodes with their GPU type, GPUs allocatable/used and pods."""
@@ -127,33 +142,54 @@ def status(ctx: click.Context, provider: str | None, fmt: str) -> None:
     active = read_active()
     if fmt == "json":
         for row in rows:
-            click.echo(json.dumps({
-                "name": row.name, "ready": row.ready, "gpuType": _gpu_type(row.labels),
-                "gpusAllocatable": row.gpu_allocatable, "gpusUsed": row.gpu_used,
-                "devices": {k: {"allocatable": v.allocatable, "used": v.used}
-                            for k, v in row.devices.items()},
-                "taints": row.taints, "pods": row.pods}))
+            click.echo(
+                json.dumps(
+                    {
+                        "name": row.name,
+                        "ready": row.ready,
+                        "gpuType": _gpu_type(row.labels),
+                        "gpusAllocatable": row.gpu_allocatable,
+                        "gpusUsed": row.gpu_used,
+                        "devices": {
+                            k: {"allocatable": v.allocatable, "used": v.used}
+                            for k, v in row.devices.items()
+                        },
+                        "taints": row.taints,
+                        "pods": row.pods,
+                    }
+                )
+            )
         return
     from rich.console import Console
     from rich.table import Table
 
     profile = f", profile {active.profile}" if active and active.provider == chosen.name else ""
-    table = Table(title=f"kprep cluster ({chosen.name}{profile})",
-                  caption="GPUs: used/allocatable per device resource")
+    table = Table(
+        title=f"kprep cluster ({chosen.name}{profile})",
+        caption="GPUs: used/allocatable per device resource",
+    )
     for column in ("node", "ready", "GPU type", "GPUs", "taints", "pods"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        devices = ", ".join(f"{v.used}/{v.allocatable}"
-                            + ("" if k == "nvidia.com/gpu" else f" {k}")
-                            for k, v in row.devices.items())
-        taints = ", ".join(f"{t.get('key')}"
-                           + (f"={t['value']}" if t.get("value") else "")
-                           + f":{t.get('effect')}" for t in row.taints)
+        devices = ", ".join(
+            f"{v.used}/{v.allocatable}" + ("" if k == "nvidia.com/gpu" else f" {k}")
+            for k, v in row.devices.items()
+        )
+        taints = ", ".join(
+            f"{t.get('key')}" + (f"={t['value']}" if t.get("value") else "") + f":{t.get('effect')}"
+            for t in row.taints
+        )
         pods = ", ".join(p.split("/", 1)[1] for p in row.pods[:3])
         if len(row.pods) > 3:
             pods += f" (+{len(row.pods) - 3})"
-        table.add_row(row.name, "yes" if row.ready else "[red]no[/]", _gpu_type(row.labels),
-                      devices or "-", taints or "-", pods or "-")
+        table.add_row(
+            row.name,
+            "yes" if row.ready else "[red]no[/]",
+            _gpu_type(row.labels),
+            devices or "-",
+            taints or "-",
+            pods or "-",
+        )
     Console().print(table)
 
 
@@ -166,8 +202,14 @@ def _gpu_type(labels: dict[str, str]) -> str:
 
 @cluster.command()
 @click.option("--provider", type=PROVIDER_CHOICE, default=None)
-@click.option("--older-than", "older_than", type=float, default=0.0, show_default=True,
-              help="Only namespaces at least this many seconds old (spare running checks).")
+@click.option(
+    "--older-than",
+    "older_than",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Only namespaces at least this many seconds old (spare running checks).",
+)
 @click.pass_context
 def gc(ctx: click.Context, provider: str | None, older_than: float) -> None:
     """Delete leftover attempt namespaces (label kprep.dev/owned=true)."""

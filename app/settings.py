@@ -71,14 +71,16 @@ def load_settings(path: Path | None = None) -> Settings:
         return settings
     keymap = data.get("keymap", {})
     if not isinstance(keymap, dict):
-        settings.problems.append(f"{path}: [keymap] must be a table of binding id = \"keys\"")
+        settings.problems.append(f'{path}: [keymap] must be a table of binding id = "keys"')
         keymap = {}
     for binding_id, keys in _flatten(keymap).items():
         if isinstance(keys, list) and all(isinstance(k, str) for k in keys):
             keys = ",".join(keys)
         if not isinstance(keys, str) or not keys.strip():
-            settings.problems.append(f"{path}: keymap.{binding_id}: expected a key string "
-                                     "such as \"ctrl+r\" or \"f5,ctrl+r\"")
+            settings.problems.append(
+                f"{path}: keymap.{binding_id}: expected a key string "
+                'such as "ctrl+r" or "f5,ctrl+r"'
+            )
             continue
         settings.keymap[str(binding_id)] = ",".join(k.strip() for k in keys.split(","))
     ui = data.get("ui", {})

@@ -71,8 +71,10 @@ def regrade(answer: Path, scenario_id: str) -> None:
         grader.grade_text(edited, "live")
         samples.append((time.perf_counter() - start) * 1000)
     samples.sort()
-    print(f"in-process re-grade of {scenario_id}: median {statistics.median(samples):.2f} ms, "
-          f"p95 {samples[int(len(samples) * 0.95)]:.2f} ms  (goal < 30 ms)")
+    print(
+        f"in-process re-grade of {scenario_id}: median {statistics.median(samples):.2f} ms, "
+        f"p95 {samples[int(len(samples) * 0.95)]:.2f} ms  (goal < 30 ms)"
+    )
 
 
 def class_of_200(scenario_id: str) -> None:
@@ -93,8 +95,9 @@ def class_of_200(scenario_id: str) -> None:
             files.append(str(path))
         cmd = [str(BIN / "kprep"), "check", *files, "-s", scenario_id, "--format", "json"]
         samples = [timed(cmd) for _ in range(3)]
-        print(f"kprep check over 200 answers: median {statistics.median(samples):.2f} s "
-              "(goal < 10 s)")
+        print(
+            f"kprep check over 200 answers: median {statistics.median(samples):.2f} s (goal < 10 s)"
+        )
     finally:
         shutil.rmtree(folder)
 

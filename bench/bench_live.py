@@ -35,8 +35,7 @@ KIND_SINGLE_NODE = (12.5, 17.1)
 
 def run(args: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
     start = time.perf_counter()
-    result = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     return time.perf_counter() - start, result
 
 
@@ -63,9 +62,11 @@ def main() -> int:
         return 1
     print(result.stderr.strip())
     low, high = KIND_SINGLE_NODE
-    print(f"\n[1] kprep cluster up (kwok, 8 nodes, cached binaries): {seconds:.1f}s wall "
-          f"| kind single node: {low}-{high}s | goal < 15s: "
-          f"{'OK' if seconds < 15 else 'MISSED'}")
+    print(
+        f"\n[1] kprep cluster up (kwok, 8 nodes, cached binaries): {seconds:.1f}s wall "
+        f"| kind single node: {low}-{high}s | goal < 15s: "
+        f"{'OK' if seconds < 15 else 'MISSED'}"
+    )
 
     try:
         # 2. one live check, end to end
@@ -76,9 +77,11 @@ def main() -> int:
                 print(result.stdout, result.stderr, file=sys.stderr)
                 return 1
             cli.append(took)
-        print(f"[2] kprep check --live, end to end ({args.cli_runs} runs): median "
-              f"{median(cli):.2f}s, min {min(cli):.2f}s, max {max(cli):.2f}s | goal < 3s: "
-              f"{'OK' if median(cli) < 3 else 'MISSED'}")
+        print(
+            f"[2] kprep check --live, end to end ({args.cli_runs} runs): median "
+            f"{median(cli):.2f}s, min {min(cli):.2f}s, max {max(cli):.2f}s | goal < 3s: "
+            f"{'OK' if median(cli) < 3 else 'MISSED'}"
+        )
 
         # 3. fifty in a row, in process
         sys.path.insert(0, str(REPO))
@@ -97,24 +100,30 @@ def main() -> int:
         try:
             for _ in range(args.runs):
                 start = time.perf_counter()
-                report = grade_live(course, scenario, grader, text, str(ANSWER),
-                                    cluster=cluster)
+                report = grade_live(course, scenario, grader, text, str(ANSWER), cluster=cluster)
                 times.append(time.perf_counter() - start)
                 failures += not report.passed
             first, last = times[:10], times[-10:]
-            print(f"[3] {args.runs} live checks in one process: median {median(times):.2f}s; "
-                  f"first 10 {median(first):.2f}s, last 10 {median(last):.2f}s "
-                  f"({'no slow-down' if median(last) <= median(first) * 1.25 else 'SLOWER'}); "
-                  f"{failures} failed")
+            print(
+                f"[3] {args.runs} live checks in one process: median {median(times):.2f}s; "
+                f"first 10 {median(first):.2f}s, last 10 {median(last):.2f}s "
+                f"({'no slow-down' if median(last) <= median(first) * 1.25 else 'SLOWER'}); "
+                f"{failures} failed"
+            )
             deadline = time.monotonic() + 60
             while owned_namespaces(cluster.kube) and time.monotonic() < deadline:
                 time.sleep(0.5)
             left = owned_namespaces(cluster.kube)
-            pods = [p["metadata"]["name"] for p in cluster.kube.get("/api/v1/pods")["items"]
-                    if p["metadata"]["namespace"].startswith("kprep-")]
+            pods = [
+                p["metadata"]["name"]
+                for p in cluster.kube.get("/api/v1/pods")["items"]
+                if p["metadata"]["namespace"].startswith("kprep-")
+            ]
             waited = 60 - max(0.0, deadline - time.monotonic())
-            print(f"    left behind after {waited:.0f}s: {len(left)} namespace(s), "
-                  f"{len(pods)} pod(s) {'OK' if not left and not pods else 'LEAK'}")
+            print(
+                f"    left behind after {waited:.0f}s: {len(left)} namespace(s), "
+                f"{len(pods)} pod(s) {'OK' if not left and not pods else 'LEAK'}"
+            )
         finally:
             cluster.close()
     finally:

@@ -55,8 +55,7 @@ HELLO = textwrap.dedent("""
 """)
 
 
-def run_in_pty(argv: list[str], env: dict[str, str], timeout: float = 60.0
-               ) -> tuple[float, float]:
+def run_in_pty(argv: list[str], env: dict[str, str], timeout: float = 60.0) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of `argv` attached to a 100x32 pseudo-terminal.
 
     CPU time (user + system, from wait4) is reported beside wall time because the
@@ -65,8 +64,9 @@ def run_in_pty(argv: list[str], env: dict[str, str], timeout: float = 60.0
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 32, 100, 0, 0))
     started = time.perf_counter()
-    process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
+    )
     os.close(slave)
     deadline = started + timeout
     status, usage = 0, None
@@ -95,8 +95,7 @@ def run_in_pty(argv: list[str], env: dict[str, str], timeout: float = 60.0
 def bench_start(runs: int) -> dict[str, float]:
     """Alternating runs: hello, kprep to first paint, kprep to the course on screen."""
     home = tempfile.mkdtemp(prefix="kprep-bench-")
-    env = {**os.environ, "KPREP_HOME": home, "TERM": "xterm-256color",
-           "KPREP_COURSE": str(REPO)}
+    env = {**os.environ, "KPREP_HOME": home, "TERM": "xterm-256color", "KPREP_COURSE": str(REPO)}
     painted = {**env, "KPREP_EXIT_AFTER_MOUNT": "1"}
     ready = {**env, "KPREP_EXIT_AFTER_MOUNT": "ready"}
     hello_file = Path(home) / "hello.py"
@@ -106,8 +105,13 @@ def bench_start(runs: int) -> dict[str, float]:
     run_in_pty([PYTHON, str(hello_file)], env)
     rounds: list[tuple[tuple[float, float], ...]] = []
     for _ in range(runs):
-        rounds.append((run_in_pty([PYTHON, str(hello_file)], env),
-                       run_in_pty([KPREP], painted), run_in_pty([KPREP], ready)))
+        rounds.append(
+            (
+                run_in_pty([PYTHON, str(hello_file)], env),
+                run_in_pty([KPREP], painted),
+                run_in_pty([KPREP], ready),
+            )
+        )
     results: dict[str, float] = {}
     for index, name in ((0, "hello"), (1, "kprep_first_paint"), (2, "kprep_course_shown")):
         results[f"{name}_wall_median_s"] = statistics.median(r[index][0] for r in rounds)
@@ -126,8 +130,12 @@ async def _keystroke(scenario_id: str, samples: int) -> dict[str, float]:
     from app.tui.app import KprepApp, Start
 
     scenario_module.GRADE_DELAY = 0.001  # measure the pipeline, not the deliberate debounce
-    app = KprepApp(course_dir=REPO, start=Start("scenario", scenario_id), settings=Settings(),
-                   cursor_blink=False)
+    app = KprepApp(
+        course_dir=REPO,
+        start=Start("scenario", scenario_id),
+        settings=Settings(),
+        cursor_blink=False,
+    )
     latencies, grades, cpu = [], [], []
     async with app.run_test(size=(100, 32)) as pilot:
         screen = app.screen
@@ -153,11 +161,13 @@ async def _keystroke(scenario_id: str, samples: int) -> dict[str, float]:
             grades.append(screen.last_grade_ms or 0.0)
             await pilot.pause(0.02)
         await pilot.press("ctrl+c")
-    return {"keystroke_to_diagnostic_median_ms": statistics.median(latencies),
-            "keystroke_to_diagnostic_p90_ms": sorted(latencies)[int(len(latencies) * 0.9)],
-            "keystroke_cpu_median_ms": statistics.median(cpu),
-            "grade_median_ms": statistics.median(grades),
-            "debounce_ms": 300.0}
+    return {
+        "keystroke_to_diagnostic_median_ms": statistics.median(latencies),
+        "keystroke_to_diagnostic_p90_ms": sorted(latencies)[int(len(latencies) * 0.9)],
+        "keystroke_cpu_median_ms": statistics.median(cpu),
+        "grade_median_ms": statistics.median(grades),
+        "debounce_ms": 300.0,
+    }
 
 
 def bench_keystroke(scenario_id: str, samples: int) -> dict[str, float]:
@@ -191,8 +201,13 @@ MEMORY = textwrap.dedent("""
 
 
 def bench_memory(scenario_id: str) -> dict[str, float]:
-    out = subprocess.run([PYTHON, "-c", MEMORY, str(REPO), scenario_id], capture_output=True,
-                         text=True, check=True, cwd=REPO)
+    out = subprocess.run(
+        [PYTHON, "-c", MEMORY, str(REPO), scenario_id],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    )
     rss, peak = (float(v) for v in out.stdout.split())
     return {"rss_mb": rss, "peak_rss_mb": peak}
 

@@ -19,10 +19,14 @@ def _age_seconds(timestamp: str | None) -> float:
 
 
 def owned_namespaces(kube: Kube, *, include_terminating: bool = True) -> list[str]:
-    items = kube.get(NAMESPACE_RESOURCE.path(),
-                     labelSelector=f"{OWNED_LABEL}=true").get("items") or []
-    return sorted(n["metadata"]["name"] for n in items
-                  if include_terminating or (n.get("status") or {}).get("phase") != "Terminating")
+    items = (
+        kube.get(NAMESPACE_RESOURCE.path(), labelSelector=f"{OWNED_LABEL}=true").get("items") or []
+    )
+    return sorted(
+        n["metadata"]["name"]
+        for n in items
+        if include_terminating or (n.get("status") or {}).get("phase") != "Terminating"
+    )
 
 
 def collect(kubeconfig: Path, *, older_than: float = 0.0, wait: float = 0.0) -> list[str]:
@@ -33,10 +37,15 @@ def collect(kubeconfig: Path, *, older_than: float = 0.0, wait: float = 0.0) -> 
     if not kubeconfig.is_file():
         raise ClusterNotRunning("no cluster is up; nothing to clean")
     with Kube(kubeconfig) as kube:
-        items = kube.get(NAMESPACE_RESOURCE.path(),
-                         labelSelector=f"{OWNED_LABEL}=true").get("items") or []
-        chosen = [n["metadata"]["name"] for n in items
-                  if _age_seconds(n["metadata"].get("creationTimestamp")) >= older_than]
+        items = (
+            kube.get(NAMESPACE_RESOURCE.path(), labelSelector=f"{OWNED_LABEL}=true").get("items")
+            or []
+        )
+        chosen = [
+            n["metadata"]["name"]
+            for n in items
+            if _age_seconds(n["metadata"].get("creationTimestamp")) >= older_than
+        ]
         for name in chosen:
             delete_attempt_namespace(kube, name, wait_seconds=0)
         deadline = time.monotonic() + wait

@@ -64,10 +64,14 @@ class Resource:
     plural: str
     namespaced: bool
 
-    def path(self, namespace: str | None = None, name: str | None = None,
-             subresource: str | None = None) -> str:
-        group_path = ("/api/" + self.api_version if "/" not in self.api_version
-                      else "/apis/" + self.api_version)
+    def path(
+        self, namespace: str | None = None, name: str | None = None, subresource: str | None = None
+    ) -> str:
+        group_path = (
+            "/api/" + self.api_version
+            if "/" not in self.api_version
+            else "/apis/" + self.api_version
+        )
         parts = [group_path]
         if self.namespaced and namespace:
             parts.append(f"namespaces/{quote(namespace, safe='')}")
@@ -141,8 +145,14 @@ def _simple_kubeconfig(path: Path | None, context: str | None) -> _Settings | No
     ctx = named("contexts", context_name)
     cluster = named("clusters", ctx.get("cluster"))
     user = named("users", ctx.get("user")) if ctx.get("user") else {}
-    if set(user) - {"client-certificate", "client-certificate-data", "client-key",
-                    "client-key-data", "token", "tokenFile"}:
+    if set(user) - {
+        "client-certificate",
+        "client-certificate-data",
+        "client-key",
+        "client-key-data",
+        "token",
+        "tokenFile",
+    }:
         return None
     base = path.parent
 
@@ -161,12 +171,22 @@ def _simple_kubeconfig(path: Path | None, context: str | None) -> _Settings | No
         verify=not cluster.get("insecure-skip-tls-verify", False),
         ca_file=file_of("certificate-authority"),
         ca_data=base64.b64decode(ca_data).decode("ascii") if ca_data else None,
-        cert_file=(file_of("client-certificate") or (
-            _materialise(user["client-certificate-data"], ".crt")
-            if user.get("client-certificate-data") else None)),
-        key_file=(file_of("client-key") or (
-            _materialise(user["client-key-data"], ".key")
-            if user.get("client-key-data") else None)),
+        cert_file=(
+            file_of("client-certificate")
+            or (
+                _materialise(user["client-certificate-data"], ".crt")
+                if user.get("client-certificate-data")
+                else None
+            )
+        ),
+        key_file=(
+            file_of("client-key")
+            or (
+                _materialise(user["client-key-data"], ".key")
+                if user.get("client-key-data")
+                else None
+            )
+        ),
         token=token,
         server_name=cluster.get("tls-server-name"),
     )
@@ -202,8 +222,9 @@ def _parse_warnings(values: list[str]) -> list[str]:
 class Kube:
     """A connection to one cluster, from a kubeconfig file (and optionally a context)."""
 
-    def __init__(self, kubeconfig: Path | None, context: str | None = None,
-                 timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self, kubeconfig: Path | None, context: str | None = None, timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
         import urllib3
 
         self.kubeconfig = kubeconfig
@@ -236,24 +257,32 @@ class Kube:
         self._group_versions: dict[str, list[dict[str, Any]] | None] = {}
         self._lock = threading.Lock()
 
-    def _from_kubernetes_package(self, kubeconfig: Path | None, context: str | None
-                                 ) -> _Settings:
+    def _from_kubernetes_package(self, kubeconfig: Path | None, context: str | None) -> _Settings:
         from kubernetes import client, config
 
         configuration = client.Configuration()
         try:
-            config.load_kube_config(config_file=str(kubeconfig) if kubeconfig else None,
-                                    context=context, client_configuration=configuration,
-                                    persist_config=False)
+            config.load_kube_config(
+                config_file=str(kubeconfig) if kubeconfig else None,
+                context=context,
+                client_configuration=configuration,
+                persist_config=False,
+            )
         except Exception as exc:  # ConfigException, missing files, bad YAML
-            raise ClusterError(f"cannot use kubeconfig {kubeconfig or '~/.kube/config'}"
-                               + (f" (context {context})" if context else "") + f": {exc}"
-                               ) from exc
+            raise ClusterError(
+                f"cannot use kubeconfig {kubeconfig or '~/.kube/config'}"
+                + (f" (context {context})" if context else "")
+                + f": {exc}"
+            ) from exc
         self._auth_hook = configuration
-        return _Settings(host=configuration.host, verify=bool(configuration.verify_ssl),
-                         ca_file=configuration.ssl_ca_cert, cert_file=configuration.cert_file,
-                         key_file=configuration.key_file,
-                         server_name=configuration.tls_server_name)
+        return _Settings(
+            host=configuration.host,
+            verify=bool(configuration.verify_ssl),
+            ca_file=configuration.ssl_ca_cert,
+            cert_file=configuration.cert_file,
+            key_file=configuration.key_file,
+            server_name=configuration.tls_server_name,
+        )
 
     def close(self) -> None:
         self._pool.clear()
@@ -266,16 +295,22 @@ class Kube:
 
     # -- transport --------------------------------------------------------------
 
-    def request(self, method: str, path: str, *, body: Any = None,
-                query: dict[str, Any] | None = None, content_type: str = "application/json",
-                timeout: float | None = None) -> Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        query: dict[str, Any] | None = None,
+        content_type: str = "application/json",
+        timeout: float | None = None,
+    ) -> Response:
         """One HTTP call. Raises ApiError (HTTP >= 400) or ClusterUnreachable (no answer)."""
         import urllib3
 
         url = self.host + path
         if query:
-            url += "?" + urlencode({k: v for k, v in query.items() if v is not None},
-                                   doseq=True)
+            url += "?" + urlencode({k: v for k, v in query.items() if v is not None}, doseq=True)
         headers = {"Accept": "application/json", "User-Agent": "kprep"}
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
@@ -289,12 +324,18 @@ class Kube:
             headers["Content-Type"] = content_type
             data = json.dumps(body).encode("utf-8")
         try:
-            response = self._pool.request(method, url, body=data, headers=headers,
-                                          timeout=urllib3.Timeout(total=timeout or self.timeout),
-                                          preload_content=True)
+            response = self._pool.request(
+                method,
+                url,
+                body=data,
+                headers=headers,
+                timeout=urllib3.Timeout(total=timeout or self.timeout),
+                preload_content=True,
+            )
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise ClusterUnreachable(
-                f"the API server at {self.host} does not answer ({_short(exc)})") from exc
+                f"the API server at {self.host} does not answer ({_short(exc)})"
+            ) from exc
         warnings = _parse_warnings(response.headers.getlist("Warning"))
         raw = response.data or b""
         try:
@@ -340,8 +381,9 @@ class Kube:
             return cached
         for entry in self._group_version(api_version) or []:
             if entry.get("kind") == kind and "/" not in str(entry.get("name")):
-                resource = Resource(api_version, kind, str(entry["name"]),
-                                    bool(entry.get("namespaced")))
+                resource = Resource(
+                    api_version, kind, str(entry["name"]), bool(entry.get("namespaced"))
+                )
                 with self._lock:
                     self._resources[key] = resource
                 return resource
@@ -349,31 +391,53 @@ class Kube:
 
     # -- verbs --------------------------------------------------------------------
 
-    def apply(self, manifest: dict[str, Any], *, namespace: str | None = None,
-              dry_run: bool = False, force: bool = True) -> Response:
+    def apply(
+        self,
+        manifest: dict[str, Any],
+        *,
+        namespace: str | None = None,
+        dry_run: bool = False,
+        force: bool = True,
+    ) -> Response:
         """Server-side apply (fieldManager kprep), strict field validation."""
         resource = self.resource(str(manifest.get("apiVersion")), str(manifest.get("kind")))
         name = str((manifest.get("metadata") or {}).get("name") or "")
-        query: dict[str, Any] = {"fieldManager": FIELD_MANAGER, "fieldValidation": "Strict",
-                                 "force": "true" if force else None,
-                                 "dryRun": "All" if dry_run else None}
-        return self.request("PATCH", resource.path(namespace, name), body=manifest,
-                            query=query, content_type="application/apply-patch+yaml")
+        query: dict[str, Any] = {
+            "fieldManager": FIELD_MANAGER,
+            "fieldValidation": "Strict",
+            "force": "true" if force else None,
+            "dryRun": "All" if dry_run else None,
+        }
+        return self.request(
+            "PATCH",
+            resource.path(namespace, name),
+            body=manifest,
+            query=query,
+            content_type="application/apply-patch+yaml",
+        )
 
-    def create(self, manifest: dict[str, Any], *, namespace: str | None = None,
-               dry_run: bool = False) -> Response:
+    def create(
+        self, manifest: dict[str, Any], *, namespace: str | None = None, dry_run: bool = False
+    ) -> Response:
         """POST a new object with strict field validation: what `kubectl apply -f` does for
         an object that does not exist yet (kubectl validates strictly by default)."""
         resource = self.resource(str(manifest.get("apiVersion")), str(manifest.get("kind")))
-        query: dict[str, Any] = {"fieldManager": FIELD_MANAGER, "fieldValidation": "Strict",
-                                 "dryRun": "All" if dry_run else None}
+        query: dict[str, Any] = {
+            "fieldManager": FIELD_MANAGER,
+            "fieldValidation": "Strict",
+            "dryRun": "All" if dry_run else None,
+        }
         return self.request("POST", resource.path(namespace), body=manifest, query=query)
 
-    def delete(self, path: str, *, propagation: str = "Background",
-               grace_seconds: int | None = None) -> bool:
+    def delete(
+        self, path: str, *, propagation: str = "Background", grace_seconds: int | None = None
+    ) -> bool:
         """Delete; False when it was already gone."""
-        body: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1",
-                                "propagationPolicy": propagation}
+        body: dict[str, Any] = {
+            "kind": "DeleteOptions",
+            "apiVersion": "v1",
+            "propagationPolicy": propagation,
+        }
         if grace_seconds is not None:
             body["gracePeriodSeconds"] = grace_seconds
         try:

@@ -50,15 +50,23 @@ KWOK_VERSION = "0.8.0"
 """Keep in step with hack/build-binaries.sh (a unit test compares them)."""
 BIN_DIR_ENV = "KPREP_BIN_DIR"
 CLUSTER_NAME = "kprep"
-BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok",
-            "kwokctl", "kubectl")
+BINARIES = (
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kwok",
+    "kwokctl",
+    "kubectl",
+)
 NODE_LABEL = "kprep.dev/node"
 PROFILE_LABEL = "kprep.dev/profile"
 SPEC_ANNOTATION = "kprep.dev/node-spec"
 """Hash of the node's profile entry: a node whose entry changed is recreated."""
 NODE_KIND = {"apiVersion": "v1", "kind": "Node"}
-CRD_RESOURCE = Resource("apiextensions.k8s.io/v1", "CustomResourceDefinition",
-                        "customresourcedefinitions", False)
+CRD_RESOURCE = Resource(
+    "apiextensions.k8s.io/v1", "CustomResourceDefinition", "customresourcedefinitions", False
+)
 NODE_RESOURCE = Resource("v1", "Node", "nodes", False)
 CONFIG_VERSION = 2
 """Bumped when the way kprep creates the cluster changes; `up` recreates older clusters."""
@@ -76,21 +84,22 @@ def default_bin_dir() -> Path:
         return Path(from_env).expanduser()
     from app.paths import cache_dir
 
-    return (cache_dir() / "bin" /
-            f"k8s-v{K8S_VERSION}-etcd-v{ETCD_VERSION}-kwok-v{KWOK_VERSION}")
+    return cache_dir() / "bin" / f"k8s-v{K8S_VERSION}-etcd-v{ETCD_VERSION}-kwok-v{KWOK_VERSION}"
 
 
 def find_binaries(bin_dir: Path | None = None) -> dict[str, Path]:
     """Name -> path of every binary the provider runs; ClusterError naming what is missing."""
     folder = bin_dir or default_bin_dir()
     found = {name: folder / name for name in BINARIES}
-    missing = [name for name, path in found.items()
-               if not (path.is_file() and os.access(path, os.X_OK))]
+    missing = [
+        name for name, path in found.items() if not (path.is_file() and os.access(path, os.X_OK))
+    ]
     if missing:
         raise ClusterError(
             f"the kwok provider needs local control-plane binaries; missing in {folder}: "
             f"{', '.join(missing)}.\nBuild them: {BUILD_HINT}, or point {BIN_DIR_ENV} at a "
-            "folder that has them.")
+            "folder that has them."
+        )
     return found
 
 
@@ -115,9 +124,12 @@ def node_manifest(node: NodeSpec, profile: Profile) -> dict[str, Any]:
         "status": {
             "capacity": capacity,
             "allocatable": dict(capacity),
-            "nodeInfo": {"architecture": "amd64", "operatingSystem": "linux",
-                         "kubeletVersion": f"v{K8S_VERSION}",
-                         "kubeProxyVersion": f"v{K8S_VERSION}"},
+            "nodeInfo": {
+                "architecture": "amd64",
+                "operatingSystem": "linux",
+                "kubeletVersion": f"v{K8S_VERSION}",
+                "kubeProxyVersion": f"v{K8S_VERSION}",
+            },
             "phase": "Running",
         },
     }
@@ -127,8 +139,10 @@ def node_manifest(node: NodeSpec, profile: Profile) -> dict[str, Any]:
 
 
 def _node_ready(node: dict[str, Any]) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (node.get("status") or {}).get("conditions") or [])
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (node.get("status") or {}).get("conditions") or []
+    )
 
 
 def resolve_crd_paths(profile: Profile, course_dir: Path) -> list[Path]:
@@ -137,8 +151,10 @@ def resolve_crd_paths(profile: Profile, course_dir: Path) -> list[Path]:
     for entry in profile.crds:
         path = profile.crd_path(entry, course_dir)
         if not path.is_file():
-            raise ClusterError(f"profile {profile.name!r}: CRD file {entry!r} not found "
-                               f"(relative to {course_dir} or to the profile file)")
+            raise ClusterError(
+                f"profile {profile.name!r}: CRD file {entry!r} not found "
+                f"(relative to {course_dir} or to the profile file)"
+            )
         paths.append(path)
     return paths
 
@@ -151,8 +167,9 @@ def crd_documents(paths: Sequence[Path]) -> list[dict[str, Any]]:
             loaded = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=loader))
         except (OSError, yaml.YAMLError) as exc:
             raise ClusterError(f"cannot read CRDs {path}: {exc}") from exc
-        documents.extend(d for d in loaded
-                         if isinstance(d, dict) and d.get("kind") == "CustomResourceDefinition")
+        documents.extend(
+            d for d in loaded if isinstance(d, dict) and d.get("kind") == "CustomResourceDefinition"
+        )
     return documents
 
 
@@ -161,8 +178,9 @@ class KwokProvider:
 
     name = "kwok"
 
-    def __init__(self, course_dir: Path, state_dir: Path | None = None,
-                 bin_dir: Path | None = None) -> None:
+    def __init__(
+        self, course_dir: Path, state_dir: Path | None = None, bin_dir: Path | None = None
+    ) -> None:
         self.course_dir = course_dir
         self.state_dir = state_dir or cluster_root() / "kwok"
         self.bin_dir = bin_dir
@@ -219,38 +237,62 @@ class KwokProvider:
         env.pop("KUBECONFIG", None)
         return env
 
-    def _kwokctl(self, binaries: dict[str, Path], args: list[str], timeout: float
-                 ) -> subprocess.CompletedProcess[str]:
+    def _kwokctl(
+        self, binaries: dict[str, Path], args: list[str], timeout: float
+    ) -> subprocess.CompletedProcess[str]:
         command = [str(binaries["kwokctl"]), *args]
         try:
-            result = subprocess.run(command, env=self._env(binaries), capture_output=True,
-                                    text=True, timeout=timeout, check=False,
-                                    stdin=subprocess.DEVNULL)
+            result = subprocess.run(
+                command,
+                env=self._env(binaries),
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+                stdin=subprocess.DEVNULL,
+            )
         except subprocess.TimeoutExpired as exc:
-            raise ClusterError(f"`kwokctl {' '.join(args[:3])}` did not finish within "
-                               f"{int(timeout)}s; logs: {self.cluster_dir / 'logs'}") from exc
+            raise ClusterError(
+                f"`kwokctl {' '.join(args[:3])}` did not finish within "
+                f"{int(timeout)}s; logs: {self.cluster_dir / 'logs'}"
+            ) from exc
         if result.returncode != 0:
             tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-12:])
-            raise ClusterError(f"`kwokctl {' '.join(args[:3])}` failed (exit "
-                               f"{result.returncode}):\n{tail}\nlogs: "
-                               f"{self.cluster_dir / 'logs'}")
+            raise ClusterError(
+                f"`kwokctl {' '.join(args[:3])}` failed (exit "
+                f"{result.returncode}):\n{tail}\nlogs: "
+                f"{self.cluster_dir / 'logs'}"
+            )
         return result
 
     def create_args(self, binaries: dict[str, Path]) -> list[str]:
         return [
-            "--config", str(STAGES_PATH),
-            "create", "cluster", "--name", CLUSTER_NAME, "--runtime", "binary",
+            "--config",
+            str(STAGES_PATH),
+            "create",
+            "cluster",
+            "--name",
+            CLUSTER_NAME,
+            "--runtime",
+            "binary",
             "--kubeconfig=",
-            "--etcd-binary", str(binaries["etcd"]),
-            "--kube-apiserver-binary", str(binaries["kube-apiserver"]),
-            "--kube-controller-manager-binary", str(binaries["kube-controller-manager"]),
-            "--kube-scheduler-binary", str(binaries["kube-scheduler"]),
-            "--kwok-controller-binary", str(binaries["kwok"]),
+            "--etcd-binary",
+            str(binaries["etcd"]),
+            "--kube-apiserver-binary",
+            str(binaries["kube-apiserver"]),
+            "--kube-controller-manager-binary",
+            str(binaries["kube-controller-manager"]),
+            "--kube-scheduler-binary",
+            str(binaries["kube-scheduler"]),
+            "--kwok-controller-binary",
+            str(binaries["kwok"]),
             "--disable-qps-limits",
             # The HPA controller first looks at a new HPA one sync period after it is
             # created (15 s by default); 1 s lets a live check see its conditions.
-            "--extra-args", "kube-controller-manager=horizontal-pod-autoscaler-sync-period=1s",
-            "--timeout", f"{CREATE_TIMEOUT_SECONDS}s",
+            "--extra-args",
+            "kube-controller-manager=horizontal-pod-autoscaler-sync-period=1s",
+            "--timeout",
+            f"{CREATE_TIMEOUT_SECONDS}s",
         ]
 
     # -- up ---------------------------------------------------------------------------------
@@ -261,8 +303,11 @@ class KwokProvider:
         crds = crd_documents(resolve_crd_paths(profile, self.course_dir))
         if dry_run:
             echo("kwokctl " + " ".join(self.create_args(binaries)))
-            echo(yaml.safe_dump_all([node_manifest(n, profile) for n in profile.nodes],
-                                    sort_keys=False))
+            echo(
+                yaml.safe_dump_all(
+                    [node_manifest(n, profile) for n in profile.nodes], sort_keys=False
+                )
+            )
             return
         start = time.monotonic()
         if self.cluster_dir.is_dir() and self.state().get("configVersion") != CONFIG_VERSION:
@@ -277,8 +322,10 @@ class KwokProvider:
         if not reused and self.cluster_dir.is_dir():
             reused = self._restart(binaries, dead, echo)
         if not reused:
-            echo(f"starting the control plane (etcd, kube-apiserver, kube-controller-manager, "
-                 f"kube-scheduler, kwok) v{K8S_VERSION}")
+            echo(
+                f"starting the control plane (etcd, kube-apiserver, kube-controller-manager, "
+                f"kube-scheduler, kwok) v{K8S_VERSION}"
+            )
             self._kwokctl(binaries, self.create_args(binaries), CREATE_TIMEOUT_SECONDS + 15)
             self._copy_kubeconfig()
         elif not dead:
@@ -290,15 +337,16 @@ class KwokProvider:
             self._apply_crds(kube, crds, echo)
             self._wait_nodes_ready(kube, profile)
         self._write_state(profile)
-        echo(f"API answered after {api_seconds:.1f}s; {len(profile.nodes)} nodes Ready after "
-             f"{time.monotonic() - start:.1f}s ({sum(n.gpu_count for n in profile.nodes)} GPUs); "
-             f"kubeconfig {self.kubeconfig_path}")
+        echo(
+            f"API answered after {api_seconds:.1f}s; {len(profile.nodes)} nodes Ready after "
+            f"{time.monotonic() - start:.1f}s ({sum(n.gpu_count for n in profile.nodes)} GPUs); "
+            f"kubeconfig {self.kubeconfig_path}"
+        )
 
     def _copy_kubeconfig(self) -> None:
         source = self.cluster_dir / "kubeconfig.yaml"
         if not source.is_file():
-            raise ClusterError(f"kwokctl did not write {source}; logs: "
-                               f"{self.cluster_dir / 'logs'}")
+            raise ClusterError(f"kwokctl did not write {source}; logs: {self.cluster_dir / 'logs'}")
         self._write_kubeconfig(source.read_text(encoding="utf-8"))
 
     def _restart(self, binaries: dict[str, Path], dead: list[str], echo: Echo) -> bool:
@@ -311,8 +359,10 @@ class KwokProvider:
         """
         taken = self.taken_ports(dead)
         if taken:
-            echo(f"the stopped components' ports are in use by other programs ({taken}); "
-                 "recreating the cluster")
+            echo(
+                f"the stopped components' ports are in use by other programs ({taken}); "
+                "recreating the cluster"
+            )
         else:
             echo(f"restarting stopped components ({', '.join(dead) or 'all'})")
             try:
@@ -330,17 +380,27 @@ class KwokProvider:
     def taken_ports(self, components: Sequence[str]) -> dict[str, int]:
         """Ports of `components` (from kwokctl's config) that something else listens on now."""
         try:
-            documents = list(yaml.safe_load_all(
-                (self.cluster_dir / "kwok.yaml").read_text(encoding="utf-8")))
+            documents = list(
+                yaml.safe_load_all((self.cluster_dir / "kwok.yaml").read_text(encoding="utf-8"))
+            )
         except (OSError, yaml.YAMLError):
             return {}
-        config = next((d for d in documents if isinstance(d, dict)
-                       and d.get("kind") == "KwokctlConfiguration"), {})
+        config = next(
+            (
+                d
+                for d in documents
+                if isinstance(d, dict) and d.get("kind") == "KwokctlConfiguration"
+            ),
+            {},
+        )
         options = config.get("options") or {}
-        keys = {"etcd": ("etcdPort", "etcdPeerPort"), "kube-apiserver": ("kubeApiserverPort",),
-                "kube-controller-manager": ("kubeControllerManagerPort",),
-                "kube-scheduler": ("kubeSchedulerPort",),
-                "kwok-controller": ("kwokControllerPort",)}
+        keys = {
+            "etcd": ("etcdPort", "etcdPeerPort"),
+            "kube-apiserver": ("kubeApiserverPort",),
+            "kube-controller-manager": ("kubeControllerManagerPort",),
+            "kube-scheduler": ("kubeSchedulerPort",),
+            "kwok-controller": ("kwokControllerPort",),
+        }
         taken: dict[str, int] = {}
         for component in components:
             for key in keys.get(component, ()):
@@ -358,9 +418,14 @@ class KwokProvider:
         os.replace(tmp, self.kubeconfig_path)
 
     def _write_state(self, profile: Profile) -> None:
-        state = {"provider": "kwok", "cluster": CLUSTER_NAME, "profile": profile.name,
-                 "configVersion": CONFIG_VERSION,
-                 "kubernetes": K8S_VERSION, "binDir": str(self.bin_dir or default_bin_dir())}
+        state = {
+            "provider": "kwok",
+            "cluster": CLUSTER_NAME,
+            "profile": profile.name,
+            "configVersion": CONFIG_VERSION,
+            "kubernetes": K8S_VERSION,
+            "binDir": str(self.bin_dir or default_bin_dir()),
+        }
         self.state_path.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
 
     def _wait_api(self, kube: Kube, timeout: float = 60.0) -> None:
@@ -369,14 +434,16 @@ class KwokProvider:
             if time.monotonic() > deadline:
                 raise ClusterUnreachable(
                     f"the API server did not become ready within {int(timeout)}s; see "
-                    f"{self.log_file('kube-apiserver')}")
+                    f"{self.log_file('kube-apiserver')}"
+                )
             time.sleep(0.2)
 
     def apply_profile(self, kube: Kube, profile: Profile, *, echo: Echo = print) -> None:
         """Make the cluster's nodes exactly the profile's (create, recreate, delete)."""
         wanted = {n.name: node_manifest(n, profile) for n in profile.nodes}
-        existing = {str(n["metadata"]["name"]): n
-                    for n in kube.get(NODE_RESOURCE.path()).get("items") or []}
+        existing = {
+            str(n["metadata"]["name"]): n for n in kube.get(NODE_RESOURCE.path()).get("items") or []
+        }
         removed = [name for name in existing if name not in wanted]
         for name in removed:
             kube.delete(NODE_RESOURCE.path(name=name), grace_seconds=0)
@@ -386,23 +453,34 @@ class KwokProvider:
             digest = manifest["metadata"]["annotations"][SPEC_ANNOTATION]
             if current is not None:
                 have = ((current.get("metadata") or {}).get("annotations") or {}).get(
-                    SPEC_ANNOTATION)
+                    SPEC_ANNOTATION
+                )
                 allocatable = (current.get("status") or {}).get("allocatable") or {}
-                if have == digest and all(allocatable.get(k) == v for k, v in
-                                          manifest["status"]["allocatable"].items()):
+                if have == digest and all(
+                    allocatable.get(k) == v for k, v in manifest["status"]["allocatable"].items()
+                ):
                     continue
                 kube.delete(NODE_RESOURCE.path(name=name), grace_seconds=0)
                 self._wait_gone(kube, NODE_RESOURCE.path(name=name))
             kube.request("POST", NODE_RESOURCE.path(), body=manifest)
             # Status on create is kept for Nodes today; patching the subresource makes sure.
-            kube.request("PATCH", NODE_RESOURCE.path(name=name, subresource="status"),
-                         body={"status": {"capacity": manifest["status"]["capacity"],
-                                          "allocatable": manifest["status"]["allocatable"]}},
-                         content_type="application/merge-patch+json")
+            kube.request(
+                "PATCH",
+                NODE_RESOURCE.path(name=name, subresource="status"),
+                body={
+                    "status": {
+                        "capacity": manifest["status"]["capacity"],
+                        "allocatable": manifest["status"]["allocatable"],
+                    }
+                },
+                content_type="application/merge-patch+json",
+            )
             created += 1
         if created or removed:
-            echo(f"nodes: {created} created, {len(removed)} removed "
-                 f"(profile {profile.name!r}: {len(wanted)} nodes)")
+            echo(
+                f"nodes: {created} created, {len(removed)} removed "
+                f"(profile {profile.name!r}: {len(wanted)} nodes)"
+            )
 
     @staticmethod
     def _wait_gone(kube: Kube, path: str, timeout: float = 10.0) -> None:
@@ -422,9 +500,13 @@ class KwokProvider:
         for crd in crds:
             name = crd["metadata"]["name"]
             try:
-                kube.request("PATCH", CRD_RESOURCE.path(name=name), body=crd,
-                             query={"fieldManager": "kprep", "force": "true"},
-                             content_type="application/apply-patch+yaml")
+                kube.request(
+                    "PATCH",
+                    CRD_RESOURCE.path(name=name),
+                    body=crd,
+                    query={"fieldManager": "kprep", "force": "true"},
+                    content_type="application/apply-patch+yaml",
+                )
             except ApiError as exc:
                 raise ClusterError(f"installing CRD {name} failed: {exc.message}") from exc
         deadline = time.monotonic() + 30
@@ -434,8 +516,9 @@ class KwokProvider:
             for name in pending:
                 body = kube.get(CRD_RESOURCE.path(name=name))
                 conditions = (body.get("status") or {}).get("conditions") or []
-                if not any(c.get("type") == "Established" and c.get("status") == "True"
-                           for c in conditions):
+                if not any(
+                    c.get("type") == "Established" and c.get("status") == "True" for c in conditions
+                ):
                     still.append(name)
             pending = still
             if pending and time.monotonic() > deadline:
@@ -457,7 +540,8 @@ class KwokProvider:
             if time.monotonic() > deadline:
                 raise ClusterError(
                     f"nodes not Ready after {int(self.ready_timeout)}s: {', '.join(missing)}; "
-                    f"is the kwok controller running? log: {self.log_file('kwok-controller')}")
+                    f"is the kwok controller running? log: {self.log_file('kwok-controller')}"
+                )
             time.sleep(0.2)
 
     def ensure_profile(self, profile: Profile, *, echo: Echo = print) -> bool:
@@ -562,13 +646,22 @@ def _alive(pid: int) -> bool:
 def _command_line(pid: int) -> str | None:
     """A process's command line; None when it cannot be read."""
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(
-            "utf-8", "replace")
+        return (
+            Path(f"/proc/{pid}/cmdline")
+            .read_bytes()
+            .replace(b"\0", b" ")
+            .decode("utf-8", "replace")
+        )
     except OSError:
         pass
     try:
-        result = subprocess.run(["ps", "-o", "command=", "-p", str(pid)], capture_output=True,
-                                text=True, timeout=5, check=False)
+        result = subprocess.run(
+            ["ps", "-o", "command=", "-p", str(pid)],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return result.stdout if result.returncode == 0 else None

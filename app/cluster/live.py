@@ -82,8 +82,14 @@ class LiveCluster:
         self.kube.close()
 
 
-def connect(course: Any, scenario: Scenario | None = None, *, context: str | None = None,
-            profile: str | None = None, echo: Echo | None = None) -> LiveCluster:
+def connect(
+    course: Any,
+    scenario: Scenario | None = None,
+    *,
+    context: str | None = None,
+    profile: str | None = None,
+    echo: Echo | None = None,
+) -> LiveCluster:
     """The running kprep cluster (or a kubeconfig context); raises ClusterError with advice.
 
     The cluster must run `profile` (default: the scenario's, if given). On
@@ -101,18 +107,23 @@ def connect(course: Any, scenario: Scenario | None = None, *, context: str | Non
 
     active = read_active()
     if active is None:
-        raise ClusterNotRunning("no local cluster is up. Start it with `kprep cluster up` "
-                                "(kwok: a few seconds once the binaries are built)")
+        raise ClusterNotRunning(
+            "no local cluster is up. Start it with `kprep cluster up` "
+            "(kwok: a few seconds once the binaries are built)"
+        )
     provider = make_provider(active.provider, course.root)
     kubeconfig = provider.kubeconfig_path
     if not kubeconfig.is_file():
-        raise ClusterNotRunning(f"the {active.provider} cluster is gone (no {kubeconfig}); "
-                                "start it with `kprep cluster up`")
+        raise ClusterNotRunning(
+            f"the {active.provider} cluster is gone (no {kubeconfig}); "
+            "start it with `kprep cluster up`"
+        )
     kube = Kube(kubeconfig)
     if not kube.readyz(timeout=5):
         kube.close()
-        raise ClusterUnreachable(f"the {active.provider} cluster does not answer; "
-                                 "`kprep cluster up` restarts it")
+        raise ClusterUnreachable(
+            f"the {active.provider} cluster does not answer; `kprep cluster up` restarts it"
+        )
     running = active.profile
     wanted = profile or (scenario.profile if scenario is not None else None)
     if wanted and wanted != running:
@@ -122,7 +133,8 @@ def connect(course: Any, scenario: Scenario | None = None, *, context: str | Non
             raise ClusterError(
                 f"{who} needs cluster profile {wanted!r}, but the {active.provider} cluster "
                 f"runs {running!r}: `kprep cluster down && kprep cluster up --provider "
-                f"{active.provider} --profile {wanted}`")
+                f"{active.provider} --profile {wanted}`"
+            )
         from app.cluster.kwok import KwokProvider
         from app.cluster.profiles import ProfileError, load_profile
 
@@ -160,8 +172,10 @@ _MESSAGE_FIELD = (
     re.compile(r"unknown field \"([^\"]+)\""),
     re.compile(r"(?:^|: )\.?([A-Za-z][\w.\[\]/-]*): field not declared in schema"),
     re.compile(r"(?:^|: )\.([A-Za-z][\w.\[\]/-]*): expected "),
-    re.compile(r"(?:^|: )\.?([A-Za-z][\w.\[\]/-]*): (?:Invalid value|Required value|"
-               r"Unsupported value|Forbidden|Duplicate value|Too many|Too long)"),
+    re.compile(
+        r"(?:^|: )\.?([A-Za-z][\w.\[\]/-]*): (?:Invalid value|Required value|"
+        r"Unsupported value|Forbidden|Duplicate value|Too many|Too long)"
+    ),
     re.compile(r"^([a-z][\w]*(?:\.[\w]+|\[[^\]]+\])+): "),
 )
 
@@ -184,8 +198,7 @@ def _value_at(data: Any, path: tuple[str | int, ...]) -> Any:
     return data
 
 
-def refine_path(doc: Document, path: tuple[str | int, ...], message: str
-                ) -> tuple[str | int, ...]:
+def refine_path(doc: Document, path: tuple[str | int, ...], message: str) -> tuple[str | int, ...]:
     """Descend into the one key of the named mapping that the message mentions.
 
     The API server names `...resources.requests` for "Invalid value: "2": must
@@ -194,8 +207,11 @@ def refine_path(doc: Document, path: tuple[str | int, ...], message: str
     """
     value = _value_at(doc.data, path)
     if isinstance(value, dict):
-        named = [k for k in value if isinstance(k, str)
-                 and re.search(rf"(?<![\w./-]){re.escape(k)}(?![\w./-])", message)]
+        named = [
+            k
+            for k in value
+            if isinstance(k, str) and re.search(rf"(?<![\w./-]){re.escape(k)}(?![\w./-])", message)
+        ]
         if len(named) == 1:
             return (*path, named[0])
     return path
@@ -216,8 +232,11 @@ def is_answer_error(error: ApiError) -> bool:
 
 def _clean_message(message: str) -> str:
     text = _TYPED_PATCH.sub("", message)
-    return re.sub(r"^\.?([A-Za-z][\w.\[\]/-]*): field not declared in schema$",
-                  r"\1: unknown field (not in the schema)", text)
+    return re.sub(
+        r"^\.?([A-Za-z][\w.\[\]/-]*): field not declared in schema$",
+        r"\1: unknown field (not in the schema)",
+        text,
+    )
 
 
 def api_diagnostics(doc: Document, error: ApiError) -> list[Diagnostic]:
@@ -232,8 +251,7 @@ def api_diagnostics(doc: Document, error: ApiError) -> list[Diagnostic]:
             path = refine_path(doc, path, message)
             line, column = doc.locate(path) if path else (doc.start_line, 1)
             where = f"{field_text}: " if field_text and field_text not in message else ""
-            out.append(Diagnostic(f"{doc.describe()}: {where}{message}", "apiserver", line,
-                                  column))
+            out.append(Diagnostic(f"{doc.describe()}: {where}{message}", "apiserver", line, column))
         return out
     message = error.message or f"HTTP {error.status}"
     path = _message_path(message)
@@ -247,13 +265,13 @@ def warning_diagnostics(doc: Document, warnings: Sequence[str]) -> list[Diagnost
     for text in warnings:
         path = _message_path(text)
         line, column = doc.locate(path) if path else (doc.start_line, 1)
-        out.append(Diagnostic(f"{doc.describe()}: {text}", "apiserver", line, column,
-                              severity="warning"))
+        out.append(
+            Diagnostic(f"{doc.describe()}: {text}", "apiserver", line, column, severity="warning")
+        )
     return out
 
 
-def dry_run_diagnostics(kube: Kube, docs: Sequence[Document], namespace: str
-                        ) -> list[Diagnostic]:
+def dry_run_diagnostics(kube: Kube, docs: Sequence[Document], namespace: str) -> list[Diagnostic]:
     """The API server's verdict on every document (server-side dry run, nothing persisted).
 
     The offline-vs-server differential test compares this with the offline
@@ -267,8 +285,14 @@ def dry_run_diagnostics(kube: Kube, docs: Sequence[Document], namespace: str
             resource = kube.resource(doc.api_version, doc.kind)
         except UnknownKindError:
             line, column = doc.locate(("kind",))
-            out.append(Diagnostic(f"{doc.describe()}: unknown kind {doc.api_version}/"
-                                  f"{doc.kind}", "apiserver", line, column))
+            out.append(
+                Diagnostic(
+                    f"{doc.describe()}: unknown kind {doc.api_version}/{doc.kind}",
+                    "apiserver",
+                    line,
+                    column,
+                )
+            )
             continue
         import copy
 
@@ -281,8 +305,9 @@ def dry_run_diagnostics(kube: Kube, docs: Sequence[Document], namespace: str
         else:
             meta.pop("namespace", None)
         try:
-            kube.create(manifest, namespace=namespace if resource.namespaced else None,
-                        dry_run=True)
+            kube.create(
+                manifest, namespace=namespace if resource.namespaced else None, dry_run=True
+            )
         except ApiError as exc:
             if not is_answer_error(exc):
                 raise
@@ -330,8 +355,10 @@ def new_namespace_name(scenario_id: str) -> str:
 
 
 def _skip_live(grader: Grader, reason: str) -> list[CheckResult]:
-    return [CheckResult(c.check.id, c.check.title, "skip", 0, c.check.points, c.check.concept,
-                        reason) for c in grader.live_checks]
+    return [
+        CheckResult(c.check.id, c.check.title, "skip", 0, c.check.points, c.check.concept, reason)
+        for c in grader.live_checks
+    ]
 
 
 def _prepare(doc: Document, namespace: str, scenario_id: str) -> dict[str, Any]:
@@ -350,11 +377,20 @@ def _prepare(doc: Document, namespace: str, scenario_id: str) -> dict[str, Any]:
     return manifest
 
 
-def grade_live(course: Any, scenario: Scenario, grader: Grader, text: str,
-               file: str = "<answer>", *, cluster: LiveCluster, keep: bool = False,
-               offline: Report | None = None, echo: Echo | None = None,
-               settle_seconds: float = SETTLE_SECONDS,
-               cancel: threading.Event | None = None) -> Report:
+def grade_live(
+    course: Any,
+    scenario: Scenario,
+    grader: Grader,
+    text: str,
+    file: str = "<answer>",
+    *,
+    cluster: LiveCluster,
+    keep: bool = False,
+    offline: Report | None = None,
+    echo: Echo | None = None,
+    settle_seconds: float = SETTLE_SECONDS,
+    cancel: threading.Event | None = None,
+) -> Report:
     """Grade one answer on the cluster. Raises ClusterError if the cluster fails mid-way.
 
     `offline` is the offline report of the same text (graded here when None).
@@ -364,8 +400,9 @@ def grade_live(course: Any, scenario: Scenario, grader: Grader, text: str,
     del course  # the course is the caller's; kept in the signature for the terminal app
     say = echo or (lambda _message: None)
     report = offline if offline is not None else grader.grade_text(text, file)
-    report = dataclasses.replace(report, errors=list(report.errors), checks=list(report.checks),
-                                 notes=list(report.notes))
+    report = dataclasses.replace(
+        report, errors=list(report.errors), checks=list(report.checks), notes=list(report.notes)
+    )
     report.mode = "live"
     report.placement = []
     parsed = load_documents(text)
@@ -385,41 +422,64 @@ def grade_live(course: Any, scenario: Scenario, grader: Grader, text: str,
         if not kind or not api_version:
             continue  # the offline report already says what is missing
         if kind == "Namespace":
-            report.notes.append(f"{doc.describe()} was not applied: every attempt runs in a "
-                                "fresh namespace of kprep's")
+            report.notes.append(
+                f"{doc.describe()} was not applied: every attempt runs in a "
+                "fresh namespace of kprep's"
+            )
             continue
         refusal = safety.kind_refusal(kind, allowed)
         problems = [refusal] if refusal else []
         problems += safety.host_access(doc.data)
         for problem in problems:
             line, column = doc.locate(problem.path)
-            refusals.append(Diagnostic(f"{doc.describe()}: {problem.message}", "cluster", line,
-                                       column))
+            refusals.append(
+                Diagnostic(f"{doc.describe()}: {problem.message}", "cluster", line, column)
+            )
         if problems:
             continue
         try:
             resource = kube.resource(api_version, kind)
         except UnknownKindError:
             line, column = doc.locate(("kind",))
-            hint = " (is its CRD in the course's crds/ and listed by the profile?)" if (
-                "." in api_version.split("/")[0]) else ""
-            refusals.append(Diagnostic(f"{doc.describe()}: unknown kind {api_version}/{kind}: "
-                                       f"the cluster serves no such API{hint}", "apiserver",
-                                       line, column))
+            hint = (
+                " (is its CRD in the course's crds/ and listed by the profile?)"
+                if ("." in api_version.split("/")[0])
+                else ""
+            )
+            refusals.append(
+                Diagnostic(
+                    f"{doc.describe()}: unknown kind {api_version}/{kind}: "
+                    f"the cluster serves no such API{hint}",
+                    "apiserver",
+                    line,
+                    column,
+                )
+            )
             continue
         except ApiError as exc:
             raise ClusterError(f"discovery failed: {exc}") from exc
         if not resource.namespaced:
             line, column = doc.locate(("kind",))
-            refusals.append(Diagnostic(f"{doc.describe()}: {kind} is cluster-scoped; kprep "
-                                       "only applies namespaced objects", "cluster", line,
-                                       column))
+            refusals.append(
+                Diagnostic(
+                    f"{doc.describe()}: {kind} is cluster-scoped; kprep "
+                    "only applies namespaced objects",
+                    "cluster",
+                    line,
+                    column,
+                )
+            )
             continue
-        original_ns = (doc.data.get("metadata") or {}).get("namespace") if isinstance(
-            doc.data.get("metadata"), dict) else None
+        original_ns = (
+            (doc.data.get("metadata") or {}).get("namespace")
+            if isinstance(doc.data.get("metadata"), dict)
+            else None
+        )
         if original_ns:
-            report.notes.append(f"{doc.describe()}: metadata.namespace {original_ns!r} was "
-                                f"replaced by the attempt's namespace {namespace}")
+            report.notes.append(
+                f"{doc.describe()}: metadata.namespace {original_ns!r} was "
+                f"replaced by the attempt's namespace {namespace}"
+            )
         manifest = _prepare(doc, namespace, scenario.id)
         runnable = None
         if cluster.provider == "kind":
@@ -429,8 +489,15 @@ def grade_live(course: Any, scenario: Scenario, grader: Grader, text: str,
             runnable = runnable_on_kind(manifest)
         planned.append(Planned(doc, resource, manifest, runnable))
     if len(planned) > safety.MAX_OBJECTS:
-        refusals.append(Diagnostic(f"the answer has {len(planned)} objects; kprep applies at "
-                                   f"most {safety.MAX_OBJECTS}", "cluster", None, None))
+        refusals.append(
+            Diagnostic(
+                f"the answer has {len(planned)} objects; kprep applies at "
+                f"most {safety.MAX_OBJECTS}",
+                "cluster",
+                None,
+                None,
+            )
+        )
     if refusals:
         report.errors.extend(refusals)
         report.checks.extend(_skip_live(grader, "nothing was applied: see the errors above"))
@@ -442,20 +509,30 @@ def grade_live(course: Any, scenario: Scenario, grader: Grader, text: str,
     # -- the namespace --
     created = False
     try:
-        kube.request("POST", NAMESPACE_RESOURCE.path(), body={
-            "apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": namespace, "labels": {OWNED_LABEL: "true",
-                                                       SCENARIO_LABEL: scenario.id[:63]}}})
+        kube.request(
+            "POST",
+            NAMESPACE_RESOURCE.path(),
+            body={
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {
+                    "name": namespace,
+                    "labels": {OWNED_LABEL: "true", SCENARIO_LABEL: scenario.id[:63]},
+                },
+            },
+        )
         created = True
         _ensure_service_account(kube, namespace)
-        observation = _run_attempt(kube, grader, report, planned, namespace, settle_seconds,
-                                   cancel, say)
+        observation = _run_attempt(
+            kube, grader, report, planned, namespace, settle_seconds, cancel, say
+        )
         if observation is None:
             return report
         _finish(grader, report, docs, planned, observation)
         if keep:
-            report.notes.append(f"namespace {namespace} kept (--keep); delete it with "
-                                "`kprep cluster gc`")
+            report.notes.append(
+                f"namespace {namespace} kept (--keep); delete it with `kprep cluster gc`"
+            )
         return report
     except ApiError as exc:
         raise ClusterError(f"the API server refused a kprep request: {exc}") from exc
@@ -467,9 +544,11 @@ def grade_live(course: Any, scenario: Scenario, grader: Grader, text: str,
 def _ensure_service_account(kube: Kube, namespace: str) -> None:
     """Pods need the `default` ServiceAccount; create it rather than wait for the controller."""
     try:
-        kube.request("POST", f"/api/v1/namespaces/{namespace}/serviceaccounts",
-                     body={"apiVersion": "v1", "kind": "ServiceAccount",
-                           "metadata": {"name": "default"}})
+        kube.request(
+            "POST",
+            f"/api/v1/namespaces/{namespace}/serviceaccounts",
+            body={"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}},
+        )
     except ApiError as exc:
         if exc.status != 409:
             raise
@@ -487,16 +566,26 @@ def delete_attempt_namespace(kube: Kube, namespace: str, wait_seconds: float = 3
     with contextlib.suppress(ApiError, ClusterError):
         kube.delete(NAMESPACE_RESOURCE.path(name=namespace), propagation="Background")
         pods_path = f"/api/v1/namespaces/{namespace}/pods"
-        kube.request("DELETE", pods_path, body={"apiVersion": "v1", "kind": "DeleteOptions",
-                                                 "gracePeriodSeconds": 0})
+        kube.request(
+            "DELETE",
+            pods_path,
+            body={"apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0},
+        )
         deadline = time.monotonic() + wait_seconds
         while kube.get(pods_path).get("items") and time.monotonic() < deadline:
             time.sleep(0.05)
 
 
-def _run_attempt(kube: Kube, grader: Grader, report: Report, planned: list[Planned],
-                 namespace: str, settle_seconds: float, cancel: threading.Event | None,
-                 say: Echo) -> Observation | None:
+def _run_attempt(
+    kube: Kube,
+    grader: Grader,
+    report: Report,
+    planned: list[Planned],
+    namespace: str,
+    settle_seconds: float,
+    cancel: threading.Event | None,
+    say: Echo,
+) -> Observation | None:
     rejected = False
     for item in planned:
         try:
@@ -510,8 +599,13 @@ def _run_attempt(kube: Kube, grader: Grader, report: Report, planned: list[Plann
             continue
         report.errors.extend(warning_diagnostics(item.doc, response.warnings))
     if rejected:
-        report.checks.extend(_skip_live(grader, "the API server rejected the answer (see the "
-                                                "apiserver errors); nothing was applied"))
+        report.checks.extend(
+            _skip_live(
+                grader,
+                "the API server rejected the answer (see the "
+                "apiserver errors); nothing was applied",
+            )
+        )
         return None
     applied: list[dict[str, Any]] = []
     for item in planned:
@@ -521,12 +615,12 @@ def _run_attempt(kube: Kube, grader: Grader, report: Report, planned: list[Plann
             if not is_answer_error(exc):
                 raise
             report.errors.extend(api_diagnostics(item.doc, exc))
-            report.checks.extend(_skip_live(grader, "the API server rejected an object when "
-                                                    "it was applied"))
+            report.checks.extend(
+                _skip_live(grader, "the API server rejected an object when it was applied")
+            )
             return None
         applied.append(response.body)
-    say(f"applied {len(applied)} object(s) in namespace {namespace}; waiting for the "
-        "scheduler")
+    say(f"applied {len(applied)} object(s) in namespace {namespace}; waiting for the scheduler")
     return observe(kube, namespace, planned, applied, settle_seconds, cancel)
 
 
@@ -572,8 +666,9 @@ def _owner_key(obj: dict[str, Any]) -> tuple[str, str]:
     return (str(obj.get("kind")), str((obj.get("metadata") or {}).get("name")))
 
 
-def _top_owner(pod: dict[str, Any], owners: dict[tuple[str, str], dict[str, Any]]
-               ) -> tuple[str, str]:
+def _top_owner(
+    pod: dict[str, Any], owners: dict[tuple[str, str], dict[str, Any]]
+) -> tuple[str, str]:
     """(kind, name) of the answer object that (transitively) owns a pod."""
     current = pod
     key = ("", "")
@@ -590,16 +685,26 @@ def _top_owner(pod: dict[str, Any], owners: dict[tuple[str, str], dict[str, Any]
     return key
 
 
-def observe(kube: Kube, namespace: str, planned: Sequence[Planned],
-            applied: Sequence[dict[str, Any]], settle_seconds: float = SETTLE_SECONDS,
-            cancel: threading.Event | None = None) -> Observation:
+def observe(
+    kube: Kube,
+    namespace: str,
+    planned: Sequence[Planned],
+    applied: Sequence[dict[str, Any]],
+    settle_seconds: float = SETTLE_SECONDS,
+    cancel: threading.Event | None = None,
+) -> Observation:
     """Wait (bounded) until the answer's pods are placed or refused, then collect everything."""
     start = time.monotonic()
     deadline = start + settle_seconds
-    expected: dict[tuple[str, str], int | None] = {_owner_key(o): _expected_pods(o)
-                                                   for o in applied}
-    statefulsets_ordered = {_owner_key(o) for o in applied if o.get("kind") == "StatefulSet"
-                            and (o.get("spec") or {}).get("podManagementPolicy") != "Parallel"}
+    expected: dict[tuple[str, str], int | None] = {
+        _owner_key(o): _expected_pods(o) for o in applied
+    }
+    statefulsets_ordered = {
+        _owner_key(o)
+        for o in applied
+        if o.get("kind") == "StatefulSet"
+        and (o.get("spec") or {}).get("podManagementPolicy") != "Parallel"
+    }
     hpas = [_owner_key(o) for o in applied if o.get("kind") == "HorizontalPodAutoscaler"]
     needs_owners = any(o.get("kind") in ("Deployment", "CronJob") for o in applied)
     daemonsets = [o for o in applied if o.get("kind") == "DaemonSet"]
@@ -609,19 +714,23 @@ def observe(kube: Kube, namespace: str, planned: Sequence[Planned],
     problems: list[str] = []
     while True:
         now = time.monotonic()
-        pods = [p for p in kube.get(f"/api/v1/namespaces/{namespace}/pods").get("items") or []
-                if not (p.get("metadata") or {}).get("deletionTimestamp")]
+        pods = [
+            p
+            for p in kube.get(f"/api/v1/namespaces/{namespace}/pods").get("items") or []
+            if not (p.get("metadata") or {}).get("deletionTimestamp")
+        ]
         owners = {_owner_key(o): o for o in applied}
         if needs_owners:
-            for rs in kube.get(f"/apis/apps/v1/namespaces/{namespace}/replicasets"
-                               ).get("items") or []:
+            for rs in (
+                kube.get(f"/apis/apps/v1/namespaces/{namespace}/replicasets").get("items") or []
+            ):
                 owners[("ReplicaSet", rs["metadata"]["name"])] = {**rs, "kind": "ReplicaSet"}
-            for job in kube.get(f"/apis/batch/v1/namespaces/{namespace}/jobs"
-                                ).get("items") or []:
+            for job in kube.get(f"/apis/batch/v1/namespaces/{namespace}/jobs").get("items") or []:
                 owners[("Job", job["metadata"]["name"])] = {**job, "kind": "Job"}
         for ds in daemonsets:
-            fresh = kube.get(f"/apis/apps/v1/namespaces/{namespace}/daemonsets/"
-                             f"{ds['metadata']['name']}")
+            fresh = kube.get(
+                f"/apis/apps/v1/namespaces/{namespace}/daemonsets/{ds['metadata']['name']}"
+            )
             status = fresh.get("status") or {}
             if status.get("observedGeneration"):
                 expected[_owner_key(ds)] = int(status.get("desiredNumberScheduled") or 0)
@@ -644,24 +753,31 @@ def observe(kube: Kube, namespace: str, planned: Sequence[Planned],
                 blocked.add(top)
             else:
                 unsettled += 1
-        missing = [key for key, want in expected.items()
-                   if (want is None or counts.get(key, 0) < want)
-                   and not (key in statefulsets_ordered and key in blocked)]
+        missing = [
+            key
+            for key, want in expected.items()
+            if (want is None or counts.get(key, 0) < want)
+            and not (key in statefulsets_ordered and key in blocked)
+        ]
         hpa_pending = [key for key in hpas if not _hpa_has_conditions(kube, namespace, key[1])]
         if not unsettled and not missing and not hpa_pending:
             break
         if (cancel is not None and cancel.is_set()) or now >= deadline:
             seconds = int(settle_seconds)
-            if any(not (p.get("spec") or {}).get("nodeName") and not _unschedulable(p)
-                   for p in pods):
+            if any(
+                not (p.get("spec") or {}).get("nodeName") and not _unschedulable(p) for p in pods
+            ):
                 problems.append(advice.NO_SCHEDULER.format(seconds=seconds))
             for key in missing:
                 if counts.get(key, 0) == 0:
-                    problems.append(advice.NO_CONTROLLER.format(what=f"{key[0]}/{key[1]}",
-                                                                seconds=seconds))
+                    problems.append(
+                        advice.NO_CONTROLLER.format(what=f"{key[0]}/{key[1]}", seconds=seconds)
+                    )
             if hpa_pending:
-                problems.append(f"the HorizontalPodAutoscaler controller reported nothing "
-                                f"within {seconds}s; is the controller-manager running?")
+                problems.append(
+                    f"the HorizontalPodAutoscaler controller reported nothing "
+                    f"within {seconds}s; is the controller-manager running?"
+                )
             break
         time.sleep(POLL_SECONDS)
     observation = Observation(problems=problems, seconds=time.monotonic() - start)
@@ -675,15 +791,18 @@ def observe(kube: Kube, namespace: str, planned: Sequence[Planned],
         except ApiError:
             continue
         observation.objects.append(body)
-    observation.events = [_event_view(e) for e in kube.get(
-        f"/api/v1/namespaces/{namespace}/events").get("items") or []]
+    observation.events = [
+        _event_view(e)
+        for e in kube.get(f"/api/v1/namespaces/{namespace}/events").get("items") or []
+    ]
     return observation
 
 
 def _hpa_has_conditions(kube: Kube, namespace: str, name: str) -> bool:
     try:
-        body = kube.get(f"/apis/autoscaling/v2/namespaces/{namespace}/"
-                        f"horizontalpodautoscalers/{name}")
+        body = kube.get(
+            f"/apis/autoscaling/v2/namespaces/{namespace}/horizontalpodautoscalers/{name}"
+        )
     except ApiError:
         return True
     return bool((body.get("status") or {}).get("conditions"))
@@ -696,8 +815,7 @@ def _node_view(node: dict[str, Any]) -> dict[str, Any]:
     capacity = {k: str(v) for k, v in (status.get("capacity") or {}).items()}
     gpu_resource = next((r for r in GPU_RESOURCES if r in allocatable), "")
     if not gpu_resource:
-        gpu_resource = next((r for r in sorted(allocatable) if r.startswith("nvidia.com/mig-")),
-                            "")
+        gpu_resource = next((r for r in sorted(allocatable) if r.startswith("nvidia.com/mig-")), "")
     try:
         gpus = int(allocatable.get(gpu_resource, "0")) if gpu_resource else 0
     except ValueError:
@@ -705,8 +823,10 @@ def _node_view(node: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": str(meta.get("name")),
         "labels": dict(meta.get("labels") or {}),
-        "taints": [{k: str(t.get(k) or "") for k in ("key", "value", "effect")}
-                   for t in (node.get("spec") or {}).get("taints") or []],
+        "taints": [
+            {k: str(t.get(k) or "") for k in ("key", "value", "effect")}
+            for t in (node.get("spec") or {}).get("taints") or []
+        ],
         "allocatable": allocatable,
         "capacity": capacity,
         "gpuResource": gpu_resource,
@@ -714,8 +834,7 @@ def _node_view(node: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _pod_view(pod: dict[str, Any], owners: dict[tuple[str, str], dict[str, Any]]
-              ) -> dict[str, Any]:
+def _pod_view(pod: dict[str, Any], owners: dict[tuple[str, str], dict[str, Any]]) -> dict[str, Any]:
     meta = pod.get("metadata") or {}
     spec = pod.get("spec") or {}
     node = str(spec.get("nodeName") or "")
@@ -738,24 +857,43 @@ def _pod_view(pod: dict[str, Any], owners: dict[tuple[str, str], dict[str, Any]]
 
 def _event_view(event: dict[str, Any]) -> dict[str, Any]:
     involved = event.get("involvedObject") or {}
-    return {"type": str(event.get("type") or ""), "reason": str(event.get("reason") or ""),
-            "message": str(event.get("message") or ""), "kind": str(involved.get("kind") or ""),
-            "name": str(involved.get("name") or "")}
+    return {
+        "type": str(event.get("type") or ""),
+        "reason": str(event.get("reason") or ""),
+        "message": str(event.get("message") or ""),
+        "kind": str(involved.get("kind") or ""),
+        "name": str(involved.get("name") or ""),
+    }
 
 
-def _finish(grader: Grader, report: Report, docs: Sequence[Document],
-            planned: Sequence[Planned], observation: Observation) -> None:
+def _finish(
+    grader: Grader,
+    report: Report,
+    docs: Sequence[Document],
+    planned: Sequence[Planned],
+    observation: Observation,
+) -> None:
     """Live checks, advice, placement and notes from an observation."""
     by_key = {_owner_key(o): o for o in observation.objects}
     live_docs: list[Document] = []
     for doc in docs:
         server = by_key.get((str(doc.kind), str(doc.name)))
         live_docs.append(dataclasses.replace(doc, data=server) if server is not None else doc)
-    results = grader.run_checks(live_docs, grader.live_checks, extra={
-        "objects": observation.objects, "pods": observation.pods, "nodes": observation.nodes,
-        "events": observation.events})
-    pending_messages = [(p["message"], p["spec"].get("tolerations"))
-                        for p in observation.pods if not p["scheduled"] and p["message"]]
+    results = grader.run_checks(
+        live_docs,
+        grader.live_checks,
+        extra={
+            "objects": observation.objects,
+            "pods": observation.pods,
+            "nodes": observation.nodes,
+            "events": observation.events,
+        },
+    )
+    pending_messages = [
+        (p["message"], p["spec"].get("tolerations"))
+        for p in observation.pods
+        if not p["scheduled"] and p["message"]
+    ]
     summary = advice.summarize(pending_messages, observation.nodes)
     extra = "; ".join(observation.problems)
     hint = "; ".join(part for part in (summary, extra) if part)
@@ -767,8 +905,9 @@ def _finish(grader: Grader, report: Report, docs: Sequence[Document],
     for pod in sorted(observation.pods, key=lambda p: p["name"]):
         reason = ""
         if not pod["scheduled"]:
-            plain = "; ".join(advice.explain(pod["message"], observation.nodes,
-                                             pod["spec"].get("tolerations")))
+            plain = "; ".join(
+                advice.explain(pod["message"], observation.nodes, pod["spec"].get("tolerations"))
+            )
             if pod["message"]:
                 reason = f"{plain} (scheduler: {pod['message']})" if plain else pod["message"]
             else:
@@ -778,8 +917,9 @@ def _finish(grader: Grader, report: Report, docs: Sequence[Document],
     kinds = {item.manifest.get("kind") for item in planned}
     for kind, why in NO_OPERATOR.items():
         if kind in kinds:
-            report.notes.append(f"{kind} was accepted by the API server, but {why}: no pods "
-                                "were created from it")
+            report.notes.append(
+                f"{kind} was accepted by the API server, but {why}: no pods were created from it"
+            )
     for problem in observation.problems:
         report.notes.append(problem)
 
@@ -787,10 +927,19 @@ def _finish(grader: Grader, report: Report, docs: Sequence[Document],
 # -- the CLI's entry point ------------------------------------------------------------------
 
 
-def run_live_checks(course: Any, scenario: Scenario, grader: Grader, reports: list[Report],
-                    files: Sequence[Path], *, keep: bool, context: str | None,
-                    echo: Echo) -> tuple[list[Report], bool]:
+def run_live_checks(
+    course: Any,
+    scenario: Scenario,
+    grader: Grader,
+    reports: list[Report],
+    files: Sequence[Path],
+    *,
+    keep: bool,
+    context: str | None,
+    echo: Echo,
+) -> tuple[list[Report], bool]:
     """`kprep check --live`: one live Report per file; True when the cluster failed us."""
+
     def unavailable(reason: str) -> tuple[list[Report], bool]:
         echo(f"kprep: live checks not run: {reason}")
         for report in reports:
@@ -821,16 +970,29 @@ def run_live_checks(course: Any, scenario: Scenario, grader: Grader, reports: li
                 out.append(report)
                 continue
             try:
-                out.append(grade_live(course, scenario, grader, text, report.file,
-                                      cluster=cluster, keep=keep, offline=report, echo=echo))
+                out.append(
+                    grade_live(
+                        course,
+                        scenario,
+                        grader,
+                        text,
+                        report.file,
+                        cluster=cluster,
+                        keep=keep,
+                        offline=report,
+                        echo=echo,
+                    )
+                )
             except ClusterError as exc:
                 failed = True
-                echo(f"kprep: the cluster failed during the live check of {report.file}: "
-                     f"{exc}. `kprep cluster up` restarts it; `kprep cluster gc` removes what "
-                     "the check left behind")
+                echo(
+                    f"kprep: the cluster failed during the live check of {report.file}: "
+                    f"{exc}. `kprep cluster up` restarts it; `kprep cluster gc` removes what "
+                    "the check left behind"
+                )
                 report.notes.append(f"live check failed: {exc}")
                 out.append(report)
-                for rest in reports[index + 1:]:
+                for rest in reports[index + 1 :]:
                     rest.notes.append("live checks not run: the cluster failed")
     finally:
         cluster.close()

@@ -157,8 +157,10 @@ def _extra_resources(group: dict[str, Any], where: str) -> dict[str, int]:
     extra: dict[str, int] = {}
     for resource, amount in raw.items():
         if "/" not in str(resource):
-            raise ProfileError(f"{where}.extraResources: {resource!r} is not an extended "
-                               "resource name like nvidia.com/mig-1g.5gb")
+            raise ProfileError(
+                f"{where}.extraResources: {resource!r} is not an extended "
+                "resource name like nvidia.com/mig-1g.5gb"
+            )
         if not isinstance(amount, int) or isinstance(amount, bool) or amount < 1:
             raise ProfileError(f"{where}.extraResources.{resource}: a whole number above 0")
         extra[str(resource)] = amount
@@ -184,8 +186,11 @@ def parse_profile(raw: Any, path: Path | None = None) -> Profile:
         zones = group.get("zones") or []
         labels = {str(k): str(v) for k, v in (group.get("labels") or {}).items()}
         taints = tuple(
-            Taint(key=str(t["key"]), effect=str(t["effect"]),
-                  value=None if t.get("value") is None else str(t["value"]))
+            Taint(
+                key=str(t["key"]),
+                effect=str(t["effect"]),
+                value=None if t.get("value") is None else str(t["value"]),
+            )
             for t in (group.get("taints") or [])
         )
         capacity = {str(k): str(v) for k, v in _require(group, "capacity", gwhere, dict).items()}
@@ -216,8 +221,23 @@ def parse_profile(raw: Any, path: Path | None = None) -> Profile:
                 node_capacity[gpu_resource] = str(gpu_count)
             for resource, amount in extra_resources.items():
                 node_capacity[resource] = str(amount)
-            nodes.append(NodeSpec(node_name, gname, node_labels, taints, node_capacity,
-                                  gpu_resource, gpu_count, dict(extra_resources)))
+            nodes.append(
+                NodeSpec(
+                    node_name,
+                    gname,
+                    node_labels,
+                    taints,
+                    node_capacity,
+                    gpu_resource,
+                    gpu_count,
+                    dict(extra_resources),
+                )
+            )
     crds = tuple(str(c) for c in (raw.get("crds") or []))
-    return Profile(name=name, description=str(raw.get("description", "")), nodes=tuple(nodes),
-                   path=path, crds=crds)
+    return Profile(
+        name=name,
+        description=str(raw.get("description", "")),
+        nodes=tuple(nodes),
+        path=path,
+        crds=crds,
+    )

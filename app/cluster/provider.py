@@ -140,8 +140,9 @@ def _unfinished(pod: dict[str, Any]) -> bool:
     return (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
 
 
-def node_row(node: dict[str, Any], pods: Iterable[dict[str, Any]],
-             profile_node_label: str | None = None) -> NodeRow:
+def node_row(
+    node: dict[str, Any], pods: Iterable[dict[str, Any]], profile_node_label: str | None = None
+) -> NodeRow:
     """Summarise a Node (API JSON) and the pods bound to it (finished ones are ignored)."""
     meta = node.get("metadata") or {}
     status = node.get("status") or {}
@@ -152,26 +153,46 @@ def node_row(node: dict[str, Any], pods: Iterable[dict[str, Any]],
         for resource, amount in sorted((status.get("allocatable") or {}).items())
         if "/" in resource
     }
-    ready = any(c.get("type") == "Ready" and c.get("status") == "True"
-                for c in status.get("conditions") or [])
-    taints = [{k: str(t[k]) for k in ("key", "value", "effect") if t.get(k)}
-              for t in (node.get("spec") or {}).get("taints") or []]
-    pod_names = sorted(f"{(p.get('metadata') or {}).get('namespace')}/"
-                       f"{(p.get('metadata') or {}).get('name')}" for p in mine)
-    return NodeRow(str(meta.get("name")), ready, labels, taints, devices, pod_names,
-                   labels.get(profile_node_label) if profile_node_label else None)
+    ready = any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
+    taints = [
+        {k: str(t[k]) for k in ("key", "value", "effect") if t.get(k)}
+        for t in (node.get("spec") or {}).get("taints") or []
+    ]
+    pod_names = sorted(
+        f"{(p.get('metadata') or {}).get('namespace')}/{(p.get('metadata') or {}).get('name')}"
+        for p in mine
+    )
+    return NodeRow(
+        str(meta.get("name")),
+        ready,
+        labels,
+        taints,
+        devices,
+        pod_names,
+        labels.get(profile_node_label) if profile_node_label else None,
+    )
 
 
-def node_rows(nodes: Sequence[dict[str, Any]], pods: Sequence[dict[str, Any]],
-              profile_node_label: str | None = None) -> list[NodeRow]:
+def node_rows(
+    nodes: Sequence[dict[str, Any]],
+    pods: Sequence[dict[str, Any]],
+    profile_node_label: str | None = None,
+) -> list[NodeRow]:
     """Summaries of raw Node JSON with the pods bound to each."""
     by_node: dict[str, list[dict[str, Any]]] = {}
     for pod in pods:
         node_name = (pod.get("spec") or {}).get("nodeName")
         if node_name:
             by_node.setdefault(node_name, []).append(pod)
-    rows = [node_row(node, by_node.get(str((node.get("metadata") or {}).get("name")), []),
-                     profile_node_label) for node in nodes]
+    rows = [
+        node_row(
+            node, by_node.get(str((node.get("metadata") or {}).get("name")), []), profile_node_label
+        )
+        for node in nodes
+    ]
     return sorted(rows, key=lambda r: r.name)
 
 
@@ -199,8 +220,7 @@ def record_active(provider: str, profile: str) -> None:
     path = _active_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"provider": provider, "profile": profile}) + "\n",
-                   encoding="utf-8")
+    tmp.write_text(json.dumps({"provider": provider, "profile": profile}) + "\n", encoding="utf-8")
     os.replace(tmp, path)
 
 

@@ -54,14 +54,27 @@ def host_access(document: Any) -> list[Refusal]:
         if "containers" in node:
             for flag in HOST_FLAGS:
                 if node.get(flag) is True:
-                    refusals.append(Refusal((*path, flag), f"{flag}: true shares the host's "
-                                            "namespaces; kprep does not run it"))
+                    refusals.append(
+                        Refusal(
+                            (*path, flag),
+                            f"{flag}: true shares the host's namespaces; kprep does not run it",
+                        )
+                    )
         if path and path[-1] == "securityContext" and node.get("privileged") is True:
-            refusals.append(Refusal((*path, "privileged"), "privileged containers get full "
-                                    "access to the host; kprep does not run them"))
+            refusals.append(
+                Refusal(
+                    (*path, "privileged"),
+                    "privileged containers get full access to the host; kprep does not run them",
+                )
+            )
         if len(path) >= 2 and path[-2] == "volumes" and "hostPath" in node:
-            refusals.append(Refusal((*path, "hostPath"), "hostPath volumes expose the host's "
-                                    "files; kprep does not run them (use emptyDir or a PVC)"))
+            refusals.append(
+                Refusal(
+                    (*path, "hostPath"),
+                    "hostPath volumes expose the host's "
+                    "files; kprep does not run them (use emptyDir or a PVC)",
+                )
+            )
     return refusals
 
 
@@ -73,5 +86,6 @@ def kind_refusal(kind: str, allowed: set[str]) -> Refusal | None:
     if kind in allowed:
         return None
     listed = ", ".join(sorted(allowed)) or "none"
-    return Refusal(("kind",), f"kprep does not apply {kind} objects for this scenario "
-                              f"(allowed: {listed})")
+    return Refusal(
+        ("kind",), f"kprep does not apply {kind} objects for this scenario (allowed: {listed})"
+    )

@@ -27,8 +27,11 @@ class LintProblem:
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.path and self.line else str(self.path or "")
-        return f"{where}: {self.scenario}: {self.message}" if where else \
-            f"{self.scenario}: {self.message}"
+        return (
+            f"{where}: {self.scenario}: {self.message}"
+            if where
+            else f"{self.scenario}: {self.message}"
+        )
 
 
 @dataclass
@@ -41,8 +44,9 @@ class LintResult:
         return not self.problems
 
 
-def lint_scenario(course: Course, scenario: Scenario, grader: Grader | None = None
-                  ) -> list[LintProblem]:
+def lint_scenario(
+    course: Course, scenario: Scenario, grader: Grader | None = None
+) -> list[LintProblem]:
     problems: list[LintProblem] = []
 
     def problem(message: str, path: Path | None = None, line: int | None = None) -> None:
@@ -51,13 +55,17 @@ def lint_scenario(course: Course, scenario: Scenario, grader: Grader | None = No
     grader = grader or Grader(scenario, crd_dir=course.crd_dir)
     for compiled in (*grader.checks, *grader.live_checks):
         if compiled.program is None:
-            problem(f"check {compiled.check.id!r}: CEL does not compile: {compiled.error}",
-                    line=compiled.check.source_line)
+            problem(
+                f"check {compiled.check.id!r}: CEL does not compile: {compiled.error}",
+                line=compiled.check.source_line,
+            )
     try:
         lesson = course.lesson(scenario.lesson_track)
         if scenario.lesson_section and lesson.section(scenario.lesson_section) is None:
-            problem(f"lesson link {scenario.lesson!r}: no section "
-                    f"{scenario.lesson_section!r} in {lesson.path.name}")
+            problem(
+                f"lesson link {scenario.lesson!r}: no section "
+                f"{scenario.lesson_section!r} in {lesson.path.name}"
+            )
     except KeyError:
         problem(f"lesson link {scenario.lesson!r}: no lessons/{scenario.lesson_track}.md")
     if not scenario.hints:
@@ -79,34 +87,48 @@ def lint_scenario(course: Course, scenario: Scenario, grader: Grader | None = No
         problem("answers/<id>/answer.yaml is missing", scenario.answer_path)
         return problems
     answer = scenario.answer_text()
-    for path, text in [(scenario.answer_path, answer),
-                       *((p, p.read_text(encoding="utf-8")) for p in scenario.variants)]:
+    for path, text in [
+        (scenario.answer_path, answer),
+        *((p, p.read_text(encoding="utf-8")) for p in scenario.variants),
+    ]:
         report = grader.grade_text(text, str(path))
         for error in report.errors:
-            problem(f"reference answer has a {error.source} error: {error.message}", path,
-                    error.line)
+            problem(
+                f"reference answer has a {error.source} error: {error.message}", path, error.line
+            )
         for result in report.checks:
             if result.status != "pass":
-                problem(f"reference answer fails check {result.id!r} ({result.status}): "
-                        f"{result.message}", path, result.line)
+                problem(
+                    f"reference answer fails check {result.id!r} ({result.status}): "
+                    f"{result.message}",
+                    path,
+                    result.line,
+                )
     for compiled in grader.checks:
         check = compiled.check
         if not check.wrong_answers:
-            problem(f"check {check.id!r} has no wrongAnswers: nothing shows it can fail",
-                    line=check.source_line)
+            problem(
+                f"check {check.id!r} has no wrongAnswers: nothing shows it can fail",
+                line=check.source_line,
+            )
         for wrong in check.wrong_answers:
             try:
                 text = apply_patch(answer, wrong.patch)
             except PatchError as exc:
-                problem(f"check {check.id!r}, wrong answer {wrong.name!r}: patch does not "
-                        f"apply: {exc}", line=check.source_line)
+                problem(
+                    f"check {check.id!r}, wrong answer {wrong.name!r}: patch does not apply: {exc}",
+                    line=check.source_line,
+                )
                 continue
             report = grader.grade_text(text, f"{scenario.id}:{wrong.name}")
             outcome = next((r for r in report.checks if r.id == check.id), None)
             if outcome is None or outcome.status != "fail":
                 status = outcome.status if outcome else "missing"
-                problem(f"check {check.id!r} does not fail on its wrong answer {wrong.name!r} "
-                        f"(status {status})", line=check.source_line)
+                problem(
+                    f"check {check.id!r} does not fail on its wrong answer {wrong.name!r} "
+                    f"(status {status})",
+                    line=check.source_line,
+                )
     return problems
 
 
@@ -114,15 +136,17 @@ def lint_course(course: Course) -> LintResult:
     result = LintResult()
     scenarios, errors = course.load_all()
     for error in errors:
-        result.problems.append(LintProblem(error.path.parent.name, error.detail, error.path,
-                                           error.line))
+        result.problems.append(
+            LintProblem(error.path.parent.name, error.detail, error.path, error.line)
+        )
     answers_dir = course.root / "answers"
     known = {s.id for s in scenarios} | {e.path.parent.name for e in errors}
     if answers_dir.is_dir():
         for folder in sorted(answers_dir.iterdir()):
             if folder.is_dir() and folder.name not in known:
-                result.problems.append(LintProblem(folder.name, "answer folder without a "
-                                                   "scenario", folder))
+                result.problems.append(
+                    LintProblem(folder.name, "answer folder without a scenario", folder)
+                )
     for scenario in scenarios:
         result.scenarios.append(scenario.id)
         try:
@@ -130,6 +154,7 @@ def lint_course(course: Course) -> LintResult:
         except (CourseError, OSError) as exc:
             result.problems.append(LintProblem(scenario.id, str(exc)))
     if not scenarios and not errors:
-        result.problems.append(LintProblem("(course)", f"no scenarios under "
-                                           f"{course.scenarios_dir}"))
+        result.problems.append(
+            LintProblem("(course)", f"no scenarios under {course.scenarios_dir}")
+        )
     return result

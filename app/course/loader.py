@@ -59,8 +59,9 @@ def read_yaml_document(path: Path) -> Document:
 
     text, problem = decode(raw)
     if problem is not None or text is None:
-        raise CourseError(path, problem.message if problem else "unreadable",
-                          problem.line if problem else None)
+        raise CourseError(
+            path, problem.message if problem else "unreadable", problem.line if problem else None
+        )
     parsed = load_documents(text)
     if parsed.problems:
         first = parsed.problems[0]
@@ -73,13 +74,19 @@ def read_yaml_document(path: Path) -> Document:
 def _check(raw: dict[str, Any], doc: Document, path: tuple[str | int, ...]) -> Check:
     match = raw.get("match")
     return Check(
-        id=raw["id"], title=raw["title"], points=int(raw["points"]), concept=raw["concept"],
-        expression=raw["expression"], message=" ".join(str(raw["message"]).split()),
+        id=raw["id"],
+        title=raw["title"],
+        points=int(raw["points"]),
+        concept=raw["concept"],
+        expression=raw["expression"],
+        message=" ".join(str(raw["message"]).split()),
         match=Match(match.get("kind"), match.get("name"), match.get("apiVersion"))
-        if isinstance(match, dict) else None,
+        if isinstance(match, dict)
+        else None,
         field=raw.get("field"),
-        wrong_answers=tuple(WrongAnswer(w["name"], w["patch"])
-                            for w in raw.get("wrongAnswers") or []),
+        wrong_answers=tuple(
+            WrongAnswer(w["name"], w["patch"]) for w in raw.get("wrongAnswers") or []
+        ),
         source_line=doc.locate(path)[0],
     )
 
@@ -94,11 +101,15 @@ def parse_scenario(doc: Document, source: Path, course_dir: Path) -> Scenario:
         raise CourseError(source, f"{where}: {first.message}", doc.locate(path)[0])
     folder = source.parent
     if data["id"] != folder.name:
-        raise CourseError(source, f"id: {data['id']!r} must equal the folder name "
-                                  f"{folder.name!r}", doc.locate(("id",))[0])
+        raise CourseError(
+            source,
+            f"id: {data['id']!r} must equal the folder name {folder.name!r}",
+            doc.locate(("id",))[0],
+        )
     checks = tuple(_check(c, doc, ("checks", i)) for i, c in enumerate(data["checks"]))
-    live = tuple(_check(c, doc, ("liveChecks", i))
-                 for i, c in enumerate(data.get("liveChecks") or []))
+    live = tuple(
+        _check(c, doc, ("liveChecks", i)) for i, c in enumerate(data.get("liveChecks") or [])
+    )
     seen: set[str] = set()
     for i, check in enumerate((*checks, *live)):
         if check.id in seen:
@@ -106,16 +117,26 @@ def parse_scenario(doc: Document, source: Path, course_dir: Path) -> Scenario:
         seen.add(check.id)
         del i
     return Scenario(
-        id=data["id"], title=data["title"], track=data["track"],
-        difficulty=data["difficulty"], order=int(data.get("order", 100)),
-        prompt=str(data["prompt"]).strip(), lesson=data["lesson"],
+        id=data["id"],
+        title=data["title"],
+        track=data["track"],
+        difficulty=data["difficulty"],
+        order=int(data.get("order", 100)),
+        prompt=str(data["prompt"]).strip(),
+        lesson=data["lesson"],
         hints=tuple(Hint(h["level"], str(h["text"]).strip()) for h in data["hints"]),
-        checks=checks, live_checks=live,
-        follow_ups=tuple(FollowUp(f["question"], tuple(f["keyPoints"]),
-                                  str(f["modelAnswer"]).strip()) for f in data["followUps"]),
-        folder=folder, answer_folder=course_dir / "answers" / data["id"],
-        starter_name=data.get("starter", "starter.yaml"), profile=data.get("profile", "default"),
-        allowed_kinds=tuple(data.get("allowedKinds") or ()), params=dict(data.get("params") or {}),
+        checks=checks,
+        live_checks=live,
+        follow_ups=tuple(
+            FollowUp(f["question"], tuple(f["keyPoints"]), str(f["modelAnswer"]).strip())
+            for f in data["followUps"]
+        ),
+        folder=folder,
+        answer_folder=course_dir / "answers" / data["id"],
+        starter_name=data.get("starter", "starter.yaml"),
+        profile=data.get("profile", "default"),
+        allowed_kinds=tuple(data.get("allowedKinds") or ()),
+        params=dict(data.get("params") or {}),
         tags=tuple(data.get("tags") or ()),
     )
 
@@ -197,8 +218,9 @@ def _store_document(source: Path, doc: Document) -> None:
         return
     wanted = [p for p in doc.positions if len(p) == 2 and p[0] in ("checks", "liveChecks")]
     try:
-        text = json.dumps({"data": doc.data,
-                           "positions": [[list(p), *doc.positions[p]] for p in wanted]})
+        text = json.dumps(
+            {"data": doc.data, "positions": [[list(p), *doc.positions[p]] for p in wanted]}
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{id(doc)}.tmp")
         tmp.write_text(text, encoding="utf-8")

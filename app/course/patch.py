@@ -31,8 +31,11 @@ def _target_index(docs: list[Any], target: str | None) -> int:
         return 0
     kind, _, name = target.partition("/")
     for i, doc in enumerate(docs):
-        if (isinstance(doc, dict) and doc.get("kind") == kind
-                and (not name or (doc.get("metadata") or {}).get("name") == name)):
+        if (
+            isinstance(doc, dict)
+            and doc.get("kind") == kind
+            and (not name or (doc.get("metadata") or {}).get("name") == name)
+        ):
             return i
     raise PatchError(f"target {target!r} is not in the reference answer")
 

@@ -41,24 +41,44 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m app.deviceplugin",
         description="kprep's fake GPU device plugin (kubelet device plugin API v1beta1).",
     )
-    parser.add_argument("--resource", default=env.get(ENV_RESOURCE, DEFAULT_RESOURCE),
-                        help=f"extended resource to advertise (env {ENV_RESOURCE}; "
-                             f"default {DEFAULT_RESOURCE})")
-    parser.add_argument("--count", type=int, default=_int_env(ENV_COUNT, 4),
-                        help=f"number of fake devices (env {ENV_COUNT}; default 4)")
-    parser.add_argument("--plugin-dir", type=Path,
-                        default=Path(env.get(ENV_PLUGIN_DIR, str(DEFAULT_PLUGIN_DIR))),
-                        help=f"the kubelet's device-plugin folder (env {ENV_PLUGIN_DIR})")
-    parser.add_argument("--socket-name", default=None,
-                        help="this plugin's socket file name (default: derived from the resource)")
+    parser.add_argument(
+        "--resource",
+        default=env.get(ENV_RESOURCE, DEFAULT_RESOURCE),
+        help=f"extended resource to advertise (env {ENV_RESOURCE}; default {DEFAULT_RESOURCE})",
+    )
+    parser.add_argument(
+        "--count",
+        type=int,
+        default=_int_env(ENV_COUNT, 4),
+        help=f"number of fake devices (env {ENV_COUNT}; default 4)",
+    )
+    parser.add_argument(
+        "--plugin-dir",
+        type=Path,
+        default=Path(env.get(ENV_PLUGIN_DIR, str(DEFAULT_PLUGIN_DIR))),
+        help=f"the kubelet's device-plugin folder (env {ENV_PLUGIN_DIR})",
+    )
+    parser.add_argument(
+        "--socket-name",
+        default=None,
+        help="this plugin's socket file name (default: derived from the resource)",
+    )
     health_default = env.get(ENV_HEALTH_FILE)
-    parser.add_argument("--health-file", type=Path,
-                        default=Path(health_default) if health_default else None,
-                        help=f"file listing unhealthy device IDs, polled (env {ENV_HEALTH_FILE})")
-    parser.add_argument("--poll-interval", type=float, default=_float_env(ENV_POLL, 1.0),
-                        help=f"seconds between kubelet/health checks (env {ENV_POLL}; default 1)")
-    parser.add_argument("--log-level", default="INFO",
-                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument(
+        "--health-file",
+        type=Path,
+        default=Path(health_default) if health_default else None,
+        help=f"file listing unhealthy device IDs, polled (env {ENV_HEALTH_FILE})",
+    )
+    parser.add_argument(
+        "--poll-interval",
+        type=float,
+        default=_float_env(ENV_POLL, 1.0),
+        help=f"seconds between kubelet/health checks (env {ENV_POLL}; default 1)",
+    )
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
     return parser
 
 
@@ -84,8 +104,11 @@ def _float_env(name: str, default: float) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         config = PluginConfig(
             resource_name=args.resource,
@@ -100,8 +123,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     node = os.environ.get(ENV_NODE)
     logging.getLogger("kprep.deviceplugin").info(
-        "fake device plugin: %d x %s%s", config.device_count, config.resource_name,
-        f" on node {node}" if node else "")
+        "fake device plugin: %d x %s%s",
+        config.device_count,
+        config.resource_name,
+        f" on node {node}" if node else "",
+    )
     plugin = FakeDevicePlugin(config)
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:

@@ -181,8 +181,9 @@ class DeviceState:
     def snapshot(self) -> tuple[int, list[api_pb2.Device]]:
         with self._changed:
             devices = [
-                api_pb2.Device(ID=device_id,
-                               health=UNHEALTHY if device_id in self._unhealthy else HEALTHY)
+                api_pb2.Device(
+                    ID=device_id, health=UNHEALTHY if device_id in self._unhealthy else HEALTHY
+                )
                 for device_id in self.ids
             ]
             return self._generation, devices
@@ -213,12 +214,14 @@ class DevicePluginService(api_pb2_grpc.DevicePluginServicer):
             pre_start_required=False, get_preferred_allocation_available=True
         )
 
-    def GetDevicePluginOptions(self, request: api_pb2.Empty, context: grpc.ServicerContext
-                               ) -> api_pb2.DevicePluginOptions:
+    def GetDevicePluginOptions(
+        self, request: api_pb2.Empty, context: grpc.ServicerContext
+    ) -> api_pb2.DevicePluginOptions:
         return self.options()
 
-    def ListAndWatch(self, request: api_pb2.Empty, context: grpc.ServicerContext
-                     ) -> Iterator[api_pb2.ListAndWatchResponse]:
+    def ListAndWatch(
+        self, request: api_pb2.Empty, context: grpc.ServicerContext
+    ) -> Iterator[api_pb2.ListAndWatchResponse]:
         generation, devices = self.state.snapshot()
         log.info("ListAndWatch: streaming %d %s devices", len(devices), self.config.resource_name)
         yield api_pb2.ListAndWatchResponse(devices=devices)
@@ -231,9 +234,9 @@ class DevicePluginService(api_pb2_grpc.DevicePluginServicer):
             log.info("ListAndWatch: health changed; unhealthy: %s", ", ".join(unhealthy) or "none")
             yield api_pb2.ListAndWatchResponse(devices=devices)
 
-    def GetPreferredAllocation(self, request: api_pb2.PreferredAllocationRequest,
-                               context: grpc.ServicerContext
-                               ) -> api_pb2.PreferredAllocationResponse:
+    def GetPreferredAllocation(
+        self, request: api_pb2.PreferredAllocationRequest, context: grpc.ServicerContext
+    ) -> api_pb2.PreferredAllocationResponse:
         unhealthy = self.state.unhealthy
         responses = []
         for container in request.container_requests:
@@ -242,8 +245,11 @@ class DevicePluginService(api_pb2_grpc.DevicePluginServicer):
                 if device_id not in chosen:
                     chosen.append(device_id)
             candidates = sorted(
-                (d for d in container.available_deviceIDs
-                 if d not in chosen and d not in unhealthy),
+                (
+                    d
+                    for d in container.available_deviceIDs
+                    if d not in chosen and d not in unhealthy
+                ),
                 key=_device_order,
             )
             for device_id in candidates:
@@ -253,8 +259,9 @@ class DevicePluginService(api_pb2_grpc.DevicePluginServicer):
             responses.append(api_pb2.ContainerPreferredAllocationResponse(deviceIDs=chosen))
         return api_pb2.PreferredAllocationResponse(container_responses=responses)
 
-    def Allocate(self, request: api_pb2.AllocateRequest, context: grpc.ServicerContext
-                 ) -> api_pb2.AllocateResponse:
+    def Allocate(
+        self, request: api_pb2.AllocateRequest, context: grpc.ServicerContext
+    ) -> api_pb2.AllocateResponse:
         known = set(self.state.ids)
         unhealthy = self.state.unhealthy
         responses = []
@@ -262,12 +269,16 @@ class DevicePluginService(api_pb2_grpc.DevicePluginServicer):
             ids = list(container.devices_ids)
             unknown = [d for d in ids if d not in known]
             if unknown:
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                              f"unknown {self.config.resource_name} devices: {', '.join(unknown)}")
+                context.abort(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"unknown {self.config.resource_name} devices: {', '.join(unknown)}",
+                )
             sick = [d for d in ids if d in unhealthy]
             if sick:
-                context.abort(grpc.StatusCode.FAILED_PRECONDITION,
-                              f"unhealthy {self.config.resource_name} devices: {', '.join(sick)}")
+                context.abort(
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    f"unhealthy {self.config.resource_name} devices: {', '.join(sick)}",
+                )
             responses.append(api_pb2.ContainerAllocateResponse(envs=self.allocation_envs(ids)))
             log.info("Allocate: %s", ", ".join(ids))
         return api_pb2.AllocateResponse(container_responses=responses)
@@ -280,8 +291,9 @@ class DevicePluginService(api_pb2_grpc.DevicePluginServicer):
             envs[vendor] = visible
         return envs
 
-    def PreStartContainer(self, request: api_pb2.PreStartContainerRequest,
-                          context: grpc.ServicerContext) -> api_pb2.PreStartContainerResponse:
+    def PreStartContainer(
+        self, request: api_pb2.PreStartContainerRequest, context: grpc.ServicerContext
+    ) -> api_pb2.PreStartContainerResponse:
         return api_pb2.PreStartContainerResponse()
 
 
@@ -318,8 +330,9 @@ class FakeDevicePlugin:
         path = self.config.socket_path
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)
-        server = grpc.server(futures.ThreadPoolExecutor(max_workers=8,
-                                                        thread_name_prefix="deviceplugin"))
+        server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="deviceplugin")
+        )
         api_pb2_grpc.add_DevicePluginServicer_to_server(self.service, server)
         server.add_insecure_port(f"unix://{path}")
         server.start()
@@ -352,8 +365,12 @@ class FakeDevicePlugin:
             )
         self._registered_with = identity
         self.registrations += 1
-        log.info("registered %s (%d devices) with the kubelet at %s",
-                 self.config.resource_name, len(self.state.ids), kubelet)
+        log.info(
+            "registered %s (%d devices) with the kubelet at %s",
+            self.config.resource_name,
+            len(self.state.ids),
+            kubelet,
+        )
 
     # health ------------------------------------------------------------------
 
@@ -413,8 +430,9 @@ class FakeDevicePlugin:
             self._retry_delay = self.config.poll_interval
         except (grpc.RpcError, TimeoutError) as exc:
             self._registered_with = None
-            log.warning("registration failed (%s); retrying in %.1fs", _rpc_text(exc),
-                        self._retry_delay)
+            log.warning(
+                "registration failed (%s); retrying in %.1fs", _rpc_text(exc), self._retry_delay
+            )
             self._stop.wait(self._retry_delay)
             self._retry_delay = min(self._retry_delay * 2, 10.0)
 

@@ -185,8 +185,9 @@ def node_selector_matches(pod_spec: Any, labels: Any) -> bool:
     for key, value in (pod_spec.get("nodeSelector") or {}).items():
         if str(labels.get(key)) != str(value) or key not in labels:
             return False
-    required = (((pod_spec.get("affinity") or {}).get("nodeAffinity") or {})
-                .get("requiredDuringSchedulingIgnoredDuringExecution") or {})
+    required = ((pod_spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ) or {}
     if not required:
         return True
     return any(_term_matches(term, labels) for term in required.get("nodeSelectorTerms") or [])
@@ -204,10 +205,14 @@ def _term_matches(term: Any, labels: dict[str, Any]) -> bool:
     fields = [f for f in term.get("matchFields") or [] if isinstance(f, dict)]
     if not expressions and not fields:
         return False
-    by_name = {"metadata.name": labels.get("kubernetes.io/hostname")} \
-        if "kubernetes.io/hostname" in labels else {}
-    return (all(_expression_matches(e, labels) for e in expressions)
-            and all(_expression_matches(f, by_name) for f in fields))
+    by_name = (
+        {"metadata.name": labels.get("kubernetes.io/hostname")}
+        if "kubernetes.io/hostname" in labels
+        else {}
+    )
+    return all(_expression_matches(e, labels) for e in expressions) and all(
+        _expression_matches(f, by_name) for f in fields
+    )
 
 
 def pod_template(obj: Any) -> dict[str, Any]:
@@ -221,7 +226,7 @@ def pod_template(obj: Any) -> dict[str, Any]:
     if kind == "Pod":
         return {"metadata": obj.get("metadata") or {}, "spec": spec}
     if kind == "CronJob":
-        spec = ((spec.get("jobTemplate") or {}).get("spec") or {})
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
     if kind == "PyTorchJob":
         replicas = spec.get("pytorchReplicaSpecs") or {}
         for role in ("Master", "Worker"):
@@ -291,7 +296,7 @@ def _split(text: str, sep: str, limit: int = -1) -> list[str]:
         return []
     if sep == "":
         parts = list(text)
-        return parts if limit < 0 else [*parts[: limit - 1], "".join(parts[limit - 1:])]
+        return parts if limit < 0 else [*parts[: limit - 1], "".join(parts[limit - 1 :])]
     return text.split(sep, limit - 1 if limit > 0 else -1)
 
 

@@ -28,8 +28,12 @@ class Diagnostic:
     severity: Literal["error", "warning"] = "error"
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"line": self.line, "column": self.column,
-                                "message": self.message, "source": self.source}
+        data: dict[str, Any] = {
+            "line": self.line,
+            "column": self.column,
+            "message": self.message,
+            "source": self.source,
+        }
         if self.severity != "error":
             data["severity"] = self.severity
         return data
@@ -51,9 +55,15 @@ class CheckResult:
     """Live mode: what the scheduler's reasons mean for this check."""
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"id": self.id, "title": self.title, "status": self.status,
-                                "points": self.points, "line": self.line,
-                                "message": self.message, "concept": self.concept}
+        data: dict[str, Any] = {
+            "id": self.id,
+            "title": self.title,
+            "status": self.status,
+            "points": self.points,
+            "line": self.line,
+            "message": self.message,
+            "concept": self.concept,
+        }
         if self.advice:
             data["advice"] = self.advice
         return data
@@ -94,13 +104,20 @@ class Report:
 
     @property
     def passed(self) -> bool:
-        return (not self.blocking_errors and bool(self.checks)
-                and all(c.status == "pass" for c in self.checks))
+        return (
+            not self.blocking_errors
+            and bool(self.checks)
+            and all(c.status == "pass" for c in self.checks)
+        )
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "scenario": self.scenario, "file": self.file, "mode": self.mode,
-            "passed": self.passed, "score": self.score, "max_score": self.max_score,
+            "scenario": self.scenario,
+            "file": self.file,
+            "mode": self.mode,
+            "passed": self.passed,
+            "score": self.score,
+            "max_score": self.max_score,
             "errors": [e.to_json() for e in self.errors],
             "checks": [c.to_json() for c in self.checks],
         }

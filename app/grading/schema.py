@@ -163,8 +163,11 @@ def crd_to_json_schema(node: Any) -> Any:
     if node.get("nullable") and isinstance(out.get("type"), str):
         out["type"] = [out["type"], "null"]
     out.pop("nullable", None)
-    if ("properties" in out and "additionalProperties" not in out
-            and not node.get("x-kubernetes-preserve-unknown-fields")):
+    if (
+        "properties" in out
+        and "additionalProperties" not in out
+        and not node.get("x-kubernetes-preserve-unknown-fields")
+    ):
         out["additionalProperties"] = False
     return out
 
@@ -184,8 +187,9 @@ def crd_schemas(crd_dir: str) -> dict[tuple[str, str], dict[str, Any]]:
 
     from app.paths import cache_dir
 
-    key = hashlib.sha256(repr([(str(f), f.stat().st_size, f.stat().st_mtime_ns)
-                               for f in files]).encode()).hexdigest()[:20]
+    key = hashlib.sha256(
+        repr([(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files]).encode()
+    ).hexdigest()[:20]
     cached = cache_dir() / "schemas" / "crds" / f"{key}-f{_CACHE_FORMAT}.json"
     if cached.is_file():
         try:
@@ -193,8 +197,10 @@ def crd_schemas(crd_dir: str) -> dict[tuple[str, str], dict[str, Any]]:
         except (OSError, ValueError, TypeError):
             pass
     found = _convert_crds(files)
-    _write_atomic(cached, json.dumps([[a, k, schema] for (a, k), schema in found.items()],
-                                     separators=(",", ":")))
+    _write_atomic(
+        cached,
+        json.dumps([[a, k, schema] for (a, k), schema in found.items()], separators=(",", ":")),
+    )
     return found
 
 
@@ -263,8 +269,11 @@ class SchemaValidator:
         odd_key = _non_string_key(data, ())
         if odd_key is not None:
             path, key = odd_key
-            yield SchemaError(path, f"mapping key {key!r} is not a string; Kubernetes objects "
-                                    "only have string keys (quote it)")
+            yield SchemaError(
+                path,
+                f"mapping key {key!r} is not a string; Kubernetes objects "
+                "only have string keys (quote it)",
+            )
             return
         for error in validator.iter_errors(data):
             path = tuple(error.instance_path)
@@ -278,8 +287,9 @@ class SchemaValidator:
             yield SchemaError(path, _plain(message))
 
 
-def _non_string_key(data: Any, path: tuple[str | int, ...]
-                    ) -> tuple[tuple[str | int, ...], object] | None:
+def _non_string_key(
+    data: Any, path: tuple[str | int, ...]
+) -> tuple[tuple[str | int, ...], object] | None:
     """The first mapping key that is not a string (YAML allows `~:` or `1:`; JSON does not)."""
     if isinstance(data, dict):
         for key, value in data.items():

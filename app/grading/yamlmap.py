@@ -141,8 +141,9 @@ def decode(raw: bytes) -> tuple[str | None, Problem | None]:
         )
     if "\x00" in text:
         index = text.index("\x00")
-        return None, Problem("file contains a NUL byte; it is not a YAML text file",
-                             text.count("\n", 0, index) + 1)
+        return None, Problem(
+            "file contains a NUL byte; it is not a YAML text file", text.count("\n", 0, index) + 1
+        )
     return text, None
 
 
@@ -170,8 +171,13 @@ def _expanded_size(node: yaml.Node, memo: dict[int, int], depth: int = 0) -> int
     return size
 
 
-def _record(node: yaml.Node, path: Path, positions: dict[Path, tuple[int, int]],
-            problems: list[Problem], seen: set[int]) -> None:
+def _record(
+    node: yaml.Node,
+    path: Path,
+    positions: dict[Path, tuple[int, int]],
+    problems: list[Problem],
+    seen: set[int],
+) -> None:
     if id(node) in seen:  # an alias: its positions were recorded where it was defined
         return
     seen.add(id(node))
@@ -185,10 +191,14 @@ def _record(node: yaml.Node, path: Path, positions: dict[Path, tuple[int, int]],
             if key == "<<":
                 continue
             if key in keys:
-                problems.append(Problem(
-                    f"duplicate key {key!r} (first defined on line {keys[key]}); "
-                    "Kubernetes rejects a mapping with a repeated key", line,
-                    key_node.start_mark.column + 1))
+                problems.append(
+                    Problem(
+                        f"duplicate key {key!r} (first defined on line {keys[key]}); "
+                        "Kubernetes rejects a mapping with a repeated key",
+                        line,
+                        key_node.start_mark.column + 1,
+                    )
+                )
             keys[key] = line
             child = (*path, key)
             positions[child] = (line, key_node.start_mark.column + 1)
@@ -230,21 +240,35 @@ def load_documents(text: str) -> ParsedFile:
             if node is None:
                 continue
             if len(documents) >= MAX_DOCUMENTS:
-                problems.append(Problem(
-                    f"more than {MAX_DOCUMENTS} documents in one file", node.start_mark.line + 1))
+                problems.append(
+                    Problem(
+                        f"more than {MAX_DOCUMENTS} documents in one file", node.start_mark.line + 1
+                    )
+                )
                 break
             if _expanded_size(node, {}) > MAX_EXPANDED_NODES:
-                problems.append(Problem(
-                    "document expands to too many nodes through aliases (an alias bomb?); "
-                    "refused", node.start_mark.line + 1, node.start_mark.column + 1))
+                problems.append(
+                    Problem(
+                        "document expands to too many nodes through aliases (an alias bomb?); "
+                        "refused",
+                        node.start_mark.line + 1,
+                        node.start_mark.column + 1,
+                    )
+                )
                 break
             # Positions first: constructing flattens merge keys (<<) into the node,
             # which would then look like repeated keys.
             positions: dict[Path, tuple[int, int]] = {}
             _record(node, (), positions, problems, set())
             data = loader.construct_document(node)
-            documents.append(Document(index=len(documents), data=data,
-                                      start_line=node.start_mark.line + 1, positions=positions))
+            documents.append(
+                Document(
+                    index=len(documents),
+                    data=data,
+                    start_line=node.start_mark.line + 1,
+                    positions=positions,
+                )
+            )
     except yaml.YAMLError as exc:
         problems.append(_problem_from_yaml_error(exc, text))
     except (RecursionError, ValueError, TypeError, OverflowError) as exc:

@@ -55,9 +55,17 @@ class ScenarioCard:
     @classmethod
     def of(cls, scenario: Any) -> ScenarioCard:
         """The card of a loaded `app.course.models.Scenario`."""
-        return cls(scenario.id, scenario.title, scenario.track, scenario.difficulty,
-                   scenario.order, scenario.lesson, scenario.max_score,
-                   tuple(h.level for h in scenario.hints), tuple(c.id for c in scenario.checks))
+        return cls(
+            scenario.id,
+            scenario.title,
+            scenario.track,
+            scenario.difficulty,
+            scenario.order,
+            scenario.lesson,
+            scenario.max_score,
+            tuple(h.level for h in scenario.hints),
+            tuple(c.id for c in scenario.checks),
+        )
 
 
 def index_path(course_root: Path) -> Path:
@@ -67,8 +75,9 @@ def index_path(course_root: Path) -> Path:
     return data_dir() / "cache" / f"course-index-{digest}.json"
 
 
-def load_index(course_root: Path, cache: Path | None = None
-               ) -> tuple[list[ScenarioCard], list[str]]:
+def load_index(
+    course_root: Path, cache: Path | None = None
+) -> tuple[list[ScenarioCard], list[str]]:
     """Every scenario of the course in course order, and the load errors (as messages)."""
     course_root = Path(course_root)
     cache = cache or index_path(course_root)
@@ -118,10 +127,17 @@ def load_index(course_root: Path, cache: Path | None = None
 
 
 def _card(data: dict[str, Any]) -> ScenarioCard:
-    return ScenarioCard(str(data["id"]), str(data["title"]), str(data["track"]),
-                        str(data["difficulty"]), int(data["order"]), str(data["lesson"]),
-                        int(data["max_score"]), tuple(str(h) for h in data["hints"]),
-                        tuple(str(c) for c in data["checks"]))
+    return ScenarioCard(
+        str(data["id"]),
+        str(data["title"]),
+        str(data["track"]),
+        str(data["difficulty"]),
+        int(data["order"]),
+        str(data["lesson"]),
+        int(data["max_score"]),
+        tuple(str(h) for h in data["hints"]),
+        tuple(str(c) for c in data["checks"]),
+    )
 
 
 def _read(cache: Path) -> dict[str, dict[str, Any]]:

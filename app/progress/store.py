@@ -148,8 +148,9 @@ class OpenResult:
 class ProgressStore:
     """The progress database. Use `ProgressStore.open(path)`; call `close()` when done."""
 
-    def __init__(self, connection: sqlite3.Connection, path: Path | None,
-                 opened: OpenResult | None = None) -> None:
+    def __init__(
+        self, connection: sqlite3.Connection, path: Path | None, opened: OpenResult | None = None
+    ) -> None:
         self._db = connection
         self.path = path
         """The database file; None for an in-memory store."""
@@ -165,30 +166,40 @@ class ProgressStore:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            opened.problem = (f"cannot create {path.parent} ({exc.strerror or exc}); progress "
-                              "is kept in memory for this session only")
+            opened.problem = (
+                f"cannot create {path.parent} ({exc.strerror or exc}); progress "
+                "is kept in memory for this session only"
+            )
             return cls(_memory(), None, opened)
         try:
             return cls(_open_checked(path), path, opened)
         except _NewerSchema as exc:
-            opened.problem = (f"{path} was written by a newer kprep (schema {exc.version}, this "
-                              f"one knows {SCHEMA_VERSION}); progress is kept in memory for "
-                              "this session only")
+            opened.problem = (
+                f"{path} was written by a newer kprep (schema {exc.version}, this "
+                f"one knows {SCHEMA_VERSION}); progress is kept in memory for "
+                "this session only"
+            )
             return cls(_memory(), None, opened)
         except sqlite3.DatabaseError as exc:
             moved = _move_aside(path)
             opened.moved_aside = moved
-            opened.problem = (f"the progress database {path} could not be read ({exc}); it was "
-                              f"moved to {moved.name} and a fresh one started")
+            opened.problem = (
+                f"the progress database {path} could not be read ({exc}); it was "
+                f"moved to {moved.name} and a fresh one started"
+            )
         except OSError as exc:
-            opened.problem = (f"cannot open {path} ({exc.strerror or exc}); progress is kept "
-                              "in memory for this session only")
+            opened.problem = (
+                f"cannot open {path} ({exc.strerror or exc}); progress is kept "
+                "in memory for this session only"
+            )
             return cls(_memory(), None, opened)
         try:
             return cls(_open_checked(path), path, opened)
         except (sqlite3.DatabaseError, OSError, _NewerSchema) as exc:
-            opened.problem = (f"{opened.problem}; the fresh database failed too ({exc}); "
-                              "progress is kept in memory for this session only")
+            opened.problem = (
+                f"{opened.problem}; the fresh database failed too ({exc}); "
+                "progress is kept in memory for this session only"
+            )
             return cls(_memory(), None, opened)
 
     @classmethod
@@ -227,37 +238,55 @@ class ProgressStore:
             cursor = db.execute(
                 "INSERT INTO attempts (scenario, at, mode, score, max_score, passed, error_count,"
                 " hints_used) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (report.scenario, at if at is not None else time.time(), report.mode,
-                 report.score, report.max_score, int(report.passed),
-                 len(report.blocking_errors), hints_used))
+                (
+                    report.scenario,
+                    at if at is not None else time.time(),
+                    report.mode,
+                    report.score,
+                    report.max_score,
+                    int(report.passed),
+                    len(report.blocking_errors),
+                    hints_used,
+                ),
+            )
             attempt_id = int(cursor.lastrowid or 0)
             db.executemany(
                 "INSERT OR REPLACE INTO check_results (attempt_id, check_id, concept, status,"
                 " points, max_points) VALUES (?, ?, ?, ?, ?, ?)",
-                [(attempt_id, c.id, c.concept, c.status, c.points, c.max_points)
-                 for c in report.checks])
+                [
+                    (attempt_id, c.id, c.concept, c.status, c.points, c.max_points)
+                    for c in report.checks
+                ],
+            )
         return attempt_id
 
     def record_hint(self, scenario: str, hint_index: int) -> None:
         """Hint number `hint_index` (0-based) of `scenario` was shown."""
         with self._write() as db:
-            db.execute("INSERT OR IGNORE INTO hints (scenario, hint_index, at) VALUES (?, ?, ?)",
-                       (scenario, hint_index, time.time()))
+            db.execute(
+                "INSERT OR IGNORE INTO hints (scenario, hint_index, at) VALUES (?, ?, ?)",
+                (scenario, hint_index, time.time()),
+            )
 
     def record_reveal(self, scenario: str, before_pass: bool) -> None:
         """The reference answer of `scenario` was shown (the first time counts)."""
         with self._write() as db:
-            db.execute("INSERT OR IGNORE INTO reveals (scenario, at, before_pass) VALUES (?, ?, ?)",
-                       (scenario, time.time(), int(before_pass)))
+            db.execute(
+                "INSERT OR IGNORE INTO reveals (scenario, at, before_pass) VALUES (?, ?, ?)",
+                (scenario, time.time(), int(before_pass)),
+            )
 
-    def record_self_grade(self, scenario: str, question_index: int, question: str, answer: str,
-                          grade: str) -> None:
+    def record_self_grade(
+        self, scenario: str, question_index: int, question: str, answer: str, grade: str
+    ) -> None:
         if grade not in SELF_GRADES:
             raise ValueError(f"grade must be one of {', '.join(SELF_GRADES)}, not {grade!r}")
         with self._write() as db:
-            db.execute("INSERT INTO self_grades (scenario, question_index, question, answer, grade,"
-                       " at) VALUES (?, ?, ?, ?, ?, ?)",
-                       (scenario, question_index, question, answer, grade, time.time()))
+            db.execute(
+                "INSERT INTO self_grades (scenario, question_index, question, answer, grade,"
+                " at) VALUES (?, ?, ?, ?, ?, ?)",
+                (scenario, question_index, question, answer, grade, time.time()),
+            )
 
     def start_visit(self, scenario: str, at: float | None = None) -> int:
         """The candidate opened `scenario`; returns the visit id for `add_time`."""
@@ -265,22 +294,26 @@ class ProgressStore:
         with self._write() as db:
             cursor = db.execute(
                 "INSERT INTO visits (scenario, started, last_seen) VALUES (?, ?, ?)",
-                (scenario, now, now))
+                (scenario, now, now),
+            )
         return int(cursor.lastrowid or 0)
 
     def add_time(self, visit_id: int, active_seconds: float, at: float | None = None) -> None:
         """Add active time to a visit (called periodically, so a kill loses little)."""
         with self._write() as db:
-            db.execute("UPDATE visits SET active_seconds = active_seconds + ?, last_seen = ?"
-                       " WHERE id = ?",
-                       (max(0.0, active_seconds), at if at is not None else time.time(),
-                        visit_id))
+            db.execute(
+                "UPDATE visits SET active_seconds = active_seconds + ?, last_seen = ? WHERE id = ?",
+                (max(0.0, active_seconds), at if at is not None else time.time(), visit_id),
+            )
 
     def forget(self, scenario: str) -> None:
         """Drop everything stored about `scenario` (not used by reset: progress outlives drafts)."""
         with self._write() as db:
-            db.execute("DELETE FROM check_results WHERE attempt_id IN"
-                       " (SELECT id FROM attempts WHERE scenario = ?)", (scenario,))
+            db.execute(
+                "DELETE FROM check_results WHERE attempt_id IN"
+                " (SELECT id FROM attempts WHERE scenario = ?)",
+                (scenario,),
+            )
             for table in ("attempts", "hints", "reveals", "self_grades", "visits"):
                 db.execute(f"DELETE FROM {table} WHERE scenario = ?", (scenario,))
 
@@ -294,24 +327,34 @@ class ProgressStore:
         return bool(self._read("SELECT 1 FROM reveals WHERE scenario = ?", (scenario,)))
 
     def passed(self, scenario: str) -> bool:
-        return bool(self._read("SELECT 1 FROM attempts WHERE scenario = ? AND passed = 1 LIMIT 1",
-                               (scenario,)))
+        return bool(
+            self._read(
+                "SELECT 1 FROM attempts WHERE scenario = ? AND passed = 1 LIMIT 1", (scenario,)
+            )
+        )
 
     def self_grades(self, scenario: str) -> list[SelfGrade]:
-        rows = self._read("SELECT scenario, question_index, question, answer, grade, at"
-                          " FROM self_grades WHERE scenario = ? ORDER BY id", (scenario,))
+        rows = self._read(
+            "SELECT scenario, question_index, question, answer, grade, at"
+            " FROM self_grades WHERE scenario = ? ORDER BY id",
+            (scenario,),
+        )
         return [SelfGrade(*row) for row in rows]
 
     def attempt_checks(self, attempt_id: int) -> list[CheckOutcome]:
-        rows = self._read("SELECT check_id, concept, status, points, max_points"
-                          " FROM check_results WHERE attempt_id = ? ORDER BY rowid", (attempt_id,))
+        rows = self._read(
+            "SELECT check_id, concept, status, points, max_points"
+            " FROM check_results WHERE attempt_id = ? ORDER BY rowid",
+            (attempt_id,),
+        )
         return [CheckOutcome(*row) for row in rows]
 
     def last_scenario(self) -> str | None:
         """The scenario worked on most recently (by visit or attempt)."""
         rows = self._read(
             "SELECT scenario FROM (SELECT scenario, last_seen AS t FROM visits"
-            " UNION ALL SELECT scenario, at AS t FROM attempts) ORDER BY t DESC LIMIT 1")
+            " UNION ALL SELECT scenario, at AS t FROM attempts) ORDER BY t DESC LIMIT 1"
+        )
         return str(rows[0][0]) if rows else None
 
     def recent_scenarios(self, limit: int = 20) -> list[str]:
@@ -319,7 +362,9 @@ class ProgressStore:
         rows = self._read(
             "SELECT scenario, MAX(t) AS latest FROM (SELECT scenario, last_seen AS t FROM visits"
             " UNION ALL SELECT scenario, at AS t FROM attempts) GROUP BY scenario"
-            " ORDER BY latest DESC LIMIT ?", (limit,))
+            " ORDER BY latest DESC LIMIT ?",
+            (limit,),
+        )
         return [str(r[0]) for r in rows]
 
     def scenario_progress(self, scenario: str) -> ScenarioProgress:
@@ -333,17 +378,20 @@ class ProgressStore:
             return found.setdefault(scenario, ScenarioProgress(scenario))
 
         for scenario, count, passed, last in self._read(
-                "SELECT scenario, COUNT(*), MAX(passed), MAX(at) FROM attempts GROUP BY scenario"):
+            "SELECT scenario, COUNT(*), MAX(passed), MAX(at) FROM attempts GROUP BY scenario"
+        ):
             item = entry(scenario)
             item.attempts, item.passed = int(count), bool(passed)
             item.last_activity = max(item.last_activity, float(last))
         for scenario, score, max_score in self._read(
-                "SELECT scenario, score, max_score FROM attempts a WHERE id = (SELECT id FROM"
-                " attempts b WHERE b.scenario = a.scenario ORDER BY score DESC, at DESC LIMIT 1)"):
+            "SELECT scenario, score, max_score FROM attempts a WHERE id = (SELECT id FROM"
+            " attempts b WHERE b.scenario = a.scenario ORDER BY score DESC, at DESC LIMIT 1)"
+        ):
             entry(scenario).best_score, entry(scenario).max_score = int(score), int(max_score)
         for scenario, score in self._read(
-                "SELECT scenario, score FROM attempts a WHERE id = (SELECT id FROM attempts b"
-                " WHERE b.scenario = a.scenario ORDER BY at DESC, id DESC LIMIT 1)"):
+            "SELECT scenario, score FROM attempts a WHERE id = (SELECT id FROM attempts b"
+            " WHERE b.scenario = a.scenario ORDER BY at DESC, id DESC LIMIT 1)"
+        ):
             entry(scenario).last_score = int(score)
         for scenario, count in self._read("SELECT scenario, COUNT(*) FROM hints GROUP BY scenario"):
             entry(scenario).hints_used = int(count)
@@ -351,13 +399,14 @@ class ProgressStore:
             entry(scenario).revealed = True
             entry(scenario).revealed_before_pass = bool(before_pass)
         for scenario, seconds, last in self._read(
-                "SELECT scenario, SUM(active_seconds), MAX(last_seen) FROM visits"
-                " GROUP BY scenario"):
+            "SELECT scenario, SUM(active_seconds), MAX(last_seen) FROM visits GROUP BY scenario"
+        ):
             item = entry(scenario)
             item.seconds = float(seconds or 0)
             item.last_activity = max(item.last_activity, float(last))
         for scenario, count in self._read(
-                "SELECT scenario, COUNT(*) FROM self_grades GROUP BY scenario"):
+            "SELECT scenario, COUNT(*) FROM self_grades GROUP BY scenario"
+        ):
             entry(scenario).self_grades = int(count)
         return found
 
@@ -366,17 +415,39 @@ class ProgressStore:
         rows = self._read(
             "SELECT c.concept, SUM(c.status = 'pass'), COUNT(*) FROM check_results c"
             " JOIN attempts a ON a.id = c.attempt_id WHERE a.id IN (SELECT MAX(id) FROM attempts"
-            " GROUP BY scenario) GROUP BY c.concept ORDER BY c.concept")
+            " GROUP BY scenario) GROUP BY c.concept ORDER BY c.concept"
+        )
         return {str(r[0]): (int(r[1]), int(r[2])) for r in rows}
 
     def export(self) -> dict[str, Any]:
         """Every row, for `kprep progress --format json` consumers and debugging."""
-        return {"schema_version": SCHEMA_VERSION,
-                "attempts": [dict(zip(("id", "scenario", "at", "mode", "score", "max_score",
-                                       "passed", "errors", "hints_used"), row, strict=True))
-                             for row in self._read("SELECT id, scenario, at, mode, score,"
-                                                   " max_score, passed, error_count, hints_used"
-                                                   " FROM attempts ORDER BY id")]}
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "attempts": [
+                dict(
+                    zip(
+                        (
+                            "id",
+                            "scenario",
+                            "at",
+                            "mode",
+                            "score",
+                            "max_score",
+                            "passed",
+                            "errors",
+                            "hints_used",
+                        ),
+                        row,
+                        strict=True,
+                    )
+                )
+                for row in self._read(
+                    "SELECT id, scenario, at, mode, score,"
+                    " max_score, passed, error_count, hints_used"
+                    " FROM attempts ORDER BY id"
+                )
+            ],
+        }
 
 
 class _NewerSchema(Exception):

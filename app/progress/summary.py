@@ -107,19 +107,37 @@ class Summary:
     def to_json(self) -> dict[str, Any]:
         def scenario_json(row: ScenarioRow) -> dict[str, Any]:
             p = row.progress
-            return {"id": row.scenario.id, "title": row.scenario.title,
-                    "track": row.scenario.track, "difficulty": row.scenario.difficulty,
-                    "status": row.status, "attempts": p.attempts, "best_score": p.best_score,
-                    "max_score": row.scenario.max_score, "last_score": p.last_score,
-                    "passed": p.passed, "hints_used": p.hints_used,
-                    "hints_total": len(row.scenario.hints), "reference_revealed": p.revealed,
-                    "follow_ups_graded": p.self_grades, "seconds": round(p.seconds, 1)}
+            return {
+                "id": row.scenario.id,
+                "title": row.scenario.title,
+                "track": row.scenario.track,
+                "difficulty": row.scenario.difficulty,
+                "status": row.status,
+                "attempts": p.attempts,
+                "best_score": p.best_score,
+                "max_score": row.scenario.max_score,
+                "last_score": p.last_score,
+                "passed": p.passed,
+                "hints_used": p.hints_used,
+                "hints_total": len(row.scenario.hints),
+                "reference_revealed": p.revealed,
+                "follow_ups_graded": p.self_grades,
+                "seconds": round(p.seconds, 1),
+            }
 
         return {
-            "tracks": [{"track": t.track, "title": t.title, "scenarios": t.total,
-                        "solved": t.solved, "attempted": t.attempted,
-                        "best_points": t.best_points, "max_points": t.max_points}
-                       for t in self.tracks],
+            "tracks": [
+                {
+                    "track": t.track,
+                    "title": t.title,
+                    "scenarios": t.total,
+                    "solved": t.solved,
+                    "attempted": t.attempted,
+                    "best_points": t.best_points,
+                    "max_points": t.max_points,
+                }
+                for t in self.tracks
+            ],
             "scenarios": [scenario_json(r) for r in self.rows],
             "continue": self.continue_with.scenario.id if self.continue_with else None,
             "recommended": self.recommended.scenario.id if self.recommended else None,
@@ -127,23 +145,33 @@ class Summary:
         }
 
 
-def summarize(scenarios: Sequence[ScenarioLike], store: ProgressStore,
-              course_errors: list[str] | None = None) -> Summary:
+def summarize(
+    scenarios: Sequence[ScenarioLike], store: ProgressStore, course_errors: list[str] | None = None
+) -> Summary:
     """Join the course's scenarios (in course order) with the stored progress."""
     stored = store.all_progress()
     known = {s.id for s in scenarios}
-    notes = [f"progress for {scenario_id!r} skipped: the course no longer has it"
-             for scenario_id in sorted(stored) if scenario_id not in known]
+    notes = [
+        f"progress for {scenario_id!r} skipped: the course no longer has it"
+        for scenario_id in sorted(stored)
+        if scenario_id not in known
+    ]
     notes.extend(course_errors or [])
     rows = [ScenarioRow(s, stored.get(s.id) or ScenarioProgress(s.id)) for s in scenarios]
-    tracks = [TrackRow(track, TRACK_TITLES.get(track, track),
-                       tuple(r for r in rows if r.scenario.track == track))
-              for track in (*TRACKS, *sorted({s.track for s in scenarios} - set(TRACKS)))]
+    tracks = [
+        TrackRow(
+            track,
+            TRACK_TITLES.get(track, track),
+            tuple(r for r in rows if r.scenario.track == track),
+        )
+        for track in (*TRACKS, *sorted({s.track for s in scenarios} - set(TRACKS)))
+    ]
     tracks = [t for t in tracks if t.scenarios or t.track in TRACKS]
     by_id = {r.scenario.id: r for r in rows}
     recent = [by_id[i] for i in store.recent_scenarios() if i in by_id]
-    continue_with = next((r for r in recent if not r.progress.passed),
-                         recent[0] if recent else None)
+    continue_with = next(
+        (r for r in recent if not r.progress.passed), recent[0] if recent else None
+    )
     recommended = _recommend(rows, recent[0] if recent else None)
     return Summary(tracks, continue_with, recommended, notes)
 

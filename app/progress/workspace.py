@@ -78,8 +78,13 @@ class Workspace:
                 try:
                     os.replace(path, aside)
                 except OSError:
-                    return Draft(scenario.starter_text(), path, True, None,
-                                 f"{exc}; it is left as it is and kprep will not save over it")
+                    return Draft(
+                        scenario.starter_text(),
+                        path,
+                        True,
+                        None,
+                        f"{exc}; it is left as it is and kprep will not save over it",
+                    )
                 note = f"{exc}; it was moved to {aside.name} and the starter was restored"
         starter = scenario.starter_text()
         try:
@@ -94,8 +99,9 @@ class Workspace:
         temp_name: str | None = None
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            fd, temp_name = tempfile.mkstemp(prefix=f".{scenario_id}.", suffix=".tmp",
-                                             dir=self.root)
+            fd, temp_name = tempfile.mkstemp(
+                prefix=f".{scenario_id}.", suffix=".tmp", dir=self.root
+            )
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
                 handle.write(text)
                 handle.flush()

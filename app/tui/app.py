@@ -40,21 +40,45 @@ class KprepApp(App[int]):
     TITLE = "kprep"
     # Every stylesheet (one per screen or widget family) is loaded once, here: a screen's own
     # CSS_PATH makes Textual re-parse the whole stylesheet when the screen first opens.
-    CSS_PATH = ["styles/app.tcss", "styles/widgets.tcss", "styles/home.tcss",
-                "styles/scenario.tcss", "styles/lesson.tcss", "styles/dialogs.tcss",
-                "styles/help.tcss"]
+    CSS_PATH = [
+        "styles/app.tcss",
+        "styles/widgets.tcss",
+        "styles/home.tcss",
+        "styles/scenario.tcss",
+        "styles/lesson.tcss",
+        "styles/dialogs.tcss",
+        "styles/help.tcss",
+    ]
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+c,ctrl+q", "quit_saving", "Quit", id="quit", priority=True,
-                tooltip="Save the draft and progress, then exit."),
-        Binding("f1,question_mark", "help", "Help", id="help",
-                tooltip="Every key binding, with its id for config.toml."),
+        Binding(
+            "ctrl+c,ctrl+q",
+            "quit_saving",
+            "Quit",
+            id="quit",
+            priority=True,
+            tooltip="Save the draft and progress, then exit.",
+        ),
+        Binding(
+            "f1,question_mark",
+            "help",
+            "Help",
+            id="help",
+            tooltip="Every key binding, with its id for config.toml.",
+        ),
     ]
 
-    def __init__(self, *, course_dir: Path, course: Course | None = None,
-                 workspace_dir: Path | None = None,
-                 start: Start | None = None, settings: Settings | None = None,
-                 store_path: Path | None = None, cursor_blink: bool = True,
-                 exit_after: Literal["mount", "ready"] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        course_dir: Path,
+        course: Course | None = None,
+        workspace_dir: Path | None = None,
+        start: Start | None = None,
+        settings: Settings | None = None,
+        store_path: Path | None = None,
+        cursor_blink: bool = True,
+        exit_after: Literal["mount", "ready"] | None = None,
+    ) -> None:
         super().__init__()
         from app.paths import data_dir
 
@@ -98,23 +122,31 @@ class KprepApp(App[int]):
 
         self.store = ProgressStore.open(self.store_path)
         if self.store.opened.problem:
-            self.notify(self.store.opened.problem, title="Progress database", severity="error",
-                        timeout=15)
+            self.notify(
+                self.store.opened.problem, title="Progress database", severity="error", timeout=15
+            )
         for problem in self.settings.problems:
             self.notify(problem, title="config.toml", severity="warning", timeout=10)
         if self.settings.keymap:
             unknown = sorted(set(self.settings.keymap) - all_binding_ids())
             if unknown:
-                self.notify(f"unknown binding id(s) in [keymap]: {', '.join(unknown)} "
-                            "(press F1 for the list)", title="config.toml", severity="warning",
-                            timeout=10)
+                self.notify(
+                    f"unknown binding id(s) in [keymap]: {', '.join(unknown)} "
+                    "(press F1 for the list)",
+                    title="config.toml",
+                    severity="warning",
+                    timeout=10,
+                )
             self.set_keymap(self.settings.keymap)
         if self.settings.theme:
             if self.settings.theme in self.available_themes:
                 self.theme = self.settings.theme
             else:
-                self.notify(f"unknown theme {self.settings.theme!r}", title="config.toml",
-                            severity="warning")
+                self.notify(
+                    f"unknown theme {self.settings.theme!r}",
+                    title="config.toml",
+                    severity="warning",
+                )
         await self._open_start()
         if self.exit_after == "mount":
             self.call_after_refresh(self.exit, 0)
@@ -151,8 +183,7 @@ class KprepApp(App[int]):
             self.notify(f"the course has no scenario {scenario_id!r}", severity="error")
             return False
         except CourseError as exc:
-            self.notify(f"scenario {scenario_id!r} is invalid: {exc}", severity="error",
-                        timeout=15)
+            self.notify(f"scenario {scenario_id!r} is invalid: {exc}", severity="error", timeout=15)
             return False
         await self.push_screen(ScenarioScreen(scenario, cursor_blink=self.cursor_blink))
         return True
@@ -211,8 +242,14 @@ class KprepApp(App[int]):
     def action_quit_saving(self) -> None:
         """Save every open draft and the time spent, then exit (ctrl+c anywhere)."""
         # Keys typed just before ctrl+c may still be queued in the editor: quit after them.
-        editor = next((getattr(s, "editor", None) for s in reversed(self.screen_stack)
-                       if getattr(s, "editor", None) is not None), None)
+        editor = next(
+            (
+                getattr(s, "editor", None)
+                for s in reversed(self.screen_stack)
+                if getattr(s, "editor", None) is not None
+            ),
+            None,
+        )
         if editor is not None and editor.is_attached:
             editor.call_later(self._quit_now)
         else:

@@ -33,12 +33,20 @@ def binding_sections() -> list[tuple[str, list[Binding]]]:
     from app.tui.screens.reference import ReferenceScreen
     from app.tui.screens.scenario import ScenarioScreen
 
-    sections = [("Everywhere", KprepApp), ("Home", HomeScreen), ("Lesson", LessonScreen),
-                ("Scenario", ScenarioScreen), ("Follow-up questions", FollowUpScreen),
-                ("Reference answer", ReferenceScreen), ("Cluster placement", PlacementScreen),
-                ("Confirmation", ConfirmScreen)]
-    owners: list[tuple[str, list[Any]]] = [(title, list(owner.BINDINGS))  # type: ignore[attr-defined]
-                                           for title, owner in sections]
+    sections = [
+        ("Everywhere", KprepApp),
+        ("Home", HomeScreen),
+        ("Lesson", LessonScreen),
+        ("Scenario", ScenarioScreen),
+        ("Follow-up questions", FollowUpScreen),
+        ("Reference answer", ReferenceScreen),
+        ("Cluster placement", PlacementScreen),
+        ("Confirmation", ConfirmScreen),
+    ]
+    owners: list[tuple[str, list[Any]]] = [
+        (title, list(owner.BINDINGS))  # type: ignore[attr-defined]
+        for title, owner in sections
+    ]
     return [(title, [b for b in bindings if isinstance(b, Binding)]) for title, bindings in owners]
 
 
@@ -48,26 +56,44 @@ def all_binding_ids() -> set[str]:
 
 def keymap_markdown() -> str:
     """The binding reference as Markdown (docs/keybindings.md)."""
-    lines = ["# Key bindings", "",
-             "Every binding has an id. Remap any of them in `config.toml` in kprep's config",
-             "folder (`~/.config/kprep/config.toml` on Linux, `~/Library/Application",
-             "Support/kprep/config.toml` on macOS, `$KPREP_HOME/config/config.toml` when",
-             "`KPREP_HOME` is set). A value is one key or several, comma-separated; Textual",
-             "key names (`ctrl+r`, `f5`, `question_mark`). Unknown ids are reported at start.",
-             "`[ui]` sets `theme` (any Textual theme) and `editor` (for ctrl+e; default",
-             "`$VISUAL`, then `$EDITOR`, then `vi`).", "",
-             "```toml", "[keymap]", 'scenario.grade = "ctrl+r,f5"   # comma-separated keys',
-             'scenario.hint = "f2"', "", "[ui]", 'theme = "nord"', 'editor = "nvim"', "```",
-             "",
-             "Press F1 (or ?) in the app for this list with your own keys.", ""]
+    lines = [
+        "# Key bindings",
+        "",
+        "Every binding has an id. Remap any of them in `config.toml` in kprep's config",
+        "folder (`~/.config/kprep/config.toml` on Linux, `~/Library/Application",
+        "Support/kprep/config.toml` on macOS, `$KPREP_HOME/config/config.toml` when",
+        "`KPREP_HOME` is set). A value is one key or several, comma-separated; Textual",
+        "key names (`ctrl+r`, `f5`, `question_mark`). Unknown ids are reported at start.",
+        "`[ui]` sets `theme` (any Textual theme) and `editor` (for ctrl+e; default",
+        "`$VISUAL`, then `$EDITOR`, then `vi`).",
+        "",
+        "```toml",
+        "[keymap]",
+        'scenario.grade = "ctrl+r,f5"   # comma-separated keys',
+        'scenario.hint = "f2"',
+        "",
+        "[ui]",
+        'theme = "nord"',
+        'editor = "nvim"',
+        "```",
+        "",
+        "Press F1 (or ?) in the app for this list with your own keys.",
+        "",
+    ]
     for title, bindings in binding_sections():
         lines += [f"## {title}", "", "| keys | action | id |", "|---|---|---|"]
         for binding in bindings:
             description = binding.tooltip or binding.description
             lines.append(f"| `{binding.key}` | {description} | `{binding.id}` |")
         lines.append("")
-    lines += ["## Editor", "", "The YAML editor's own keys (not remappable):", "",
-              "| keys | action |", "|---|---|"]
+    lines += [
+        "## Editor",
+        "",
+        "The YAML editor's own keys (not remappable):",
+        "",
+        "| keys | action |",
+        "|---|---|",
+    ]
     lines += [f"| `{keys}` | {what} |" for keys, what in EDITOR_KEYS]
     return "\n".join(lines) + "\n"
 

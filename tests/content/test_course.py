@@ -53,8 +53,9 @@ def test_reference_passes_and_starter_fails(scenario):
 WRONG = [(s.id, c.id, w) for s in SCENARIOS for c in s.checks for w in c.wrong_answers]
 
 
-@pytest.mark.parametrize("scenario_id,check_id,wrong", WRONG,
-                         ids=[f"{s}:{c}:{w.name}" for s, c, w in WRONG])
+@pytest.mark.parametrize(
+    "scenario_id,check_id,wrong", WRONG, ids=[f"{s}:{c}:{w.name}" for s, c, w in WRONG]
+)
 def test_every_wrong_answer_fails_its_check(scenario_id, check_id, wrong):
     scenario = COURSE.scenario(scenario_id)
     report = grader(scenario_id).grade_text(apply_patch(scenario.answer_text(), wrong.patch), "w")

@@ -47,9 +47,11 @@ def test_practice_grade_and_quit_in_tmux(tmp_path: Path) -> None:
     kprep = Path(sys.executable).with_name("kprep")
     session = f"kprep-e2e-{os.getpid()}"
     # -u: pytest children inherit COLUMNS=80/LINES=24, which Textual would obey.
-    command = (f"env -u COLUMNS -u LINES KPREP_HOME={shlex.quote(str(home))} TERM=xterm-256color "
-               f"{shlex.quote(str(kprep))} --course {shlex.quote(str(REPO))} "
-               "practice gpu-limits")
+    command = (
+        f"env -u COLUMNS -u LINES KPREP_HOME={shlex.quote(str(home))} TERM=xterm-256color "
+        f"{shlex.quote(str(kprep))} --course {shlex.quote(str(REPO))} "
+        "practice gpu-limits"
+    )
 
     # A private tmux server (-L) with no config (-f /dev/null): the developer's tmux and
     # its sizing rules stay out of the test.
@@ -62,8 +64,9 @@ def test_practice_grade_and_quit_in_tmux(tmp_path: Path) -> None:
     def screen() -> str:
         return tmux_run("capture-pane", "-p", "-t", session)
 
-    subprocess.run([*base, "new-session", "-d", "-s", session, "-x", "100", "-y", "32",
-                    command], check=True)
+    subprocess.run(
+        [*base, "new-session", "-d", "-s", session, "-x", "100", "-y", "32", command], check=True
+    )
     try:
         _wait_for("gpu-limits · serving", screen)
         _wait_for("Problems", screen)  # grading as you type has run on the starter
@@ -75,8 +78,12 @@ def test_practice_grade_and_quit_in_tmux(tmp_path: Path) -> None:
         tmux_run("send-keys", "-t", session, "C-c")
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            if subprocess.run([*base, "has-session", "-t", session], capture_output=True,
-                              check=False).returncode != 0:
+            if (
+                subprocess.run(
+                    [*base, "has-session", "-t", session], capture_output=True, check=False
+                ).returncode
+                != 0
+            ):
                 break
             time.sleep(0.2)
         else:

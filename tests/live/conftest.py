@@ -54,9 +54,11 @@ def cluster(cluster_home: Path | None, course: Any) -> Iterator[Any]:
         live = connect(course, profile="default")
     except ClusterError as exc:
         where = ORIGINAL_KPREP_HOME or "the default data folder"
-        pytest.fail(f"live tests need the local cluster (KPREP_HOME={where}): {exc}\n"
-                    "Start it with `kprep cluster up` (CI: `bash .ci/test` does).",
-                    pytrace=False)
+        pytest.fail(
+            f"live tests need the local cluster (KPREP_HOME={where}): {exc}\n"
+            "Start it with `kprep cluster up` (CI: `bash .ci/test` does).",
+            pytrace=False,
+        )
     try:
         yield live
     finally:
@@ -75,8 +77,11 @@ def provider(cluster_home: Path | None) -> Any:
 
     active = read_active()
     if active is None or active.provider != "kwok":
-        pytest.fail("these tests stop and restart kwok components; the active cluster is "
-                    f"{active.provider if active else 'none'}", pytrace=False)
+        pytest.fail(
+            "these tests stop and restart kwok components; the active cluster is "
+            f"{active.provider if active else 'none'}",
+            pytrace=False,
+        )
     return KwokProvider(REPO)
 
 
@@ -86,25 +91,56 @@ def scratch_namespace(kube: Any) -> Iterator[str]:
     from app.cluster.live import NAMESPACE_RESOURCE, OWNED_LABEL
 
     name = f"kprep-test-{uuid.uuid4().hex[:6]}"
-    kube.request("POST", NAMESPACE_RESOURCE.path(), body={
-        "apiVersion": "v1", "kind": "Namespace",
-        "metadata": {"name": name, "labels": {OWNED_LABEL: "true"}}})
+    kube.request(
+        "POST",
+        NAMESPACE_RESOURCE.path(),
+        body={
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": name, "labels": {OWNED_LABEL: "true"}},
+        },
+    )
     try:
         yield name
     finally:
         kube.delete(NAMESPACE_RESOURCE.path(name=name))
 
 
-def make_scenario(tmp_path: Path, *, allowed_kinds: tuple[str, ...],
-                  live_checks: dict[str, str] | None = None, profile: str = "default") -> Any:
+def make_scenario(
+    tmp_path: Path,
+    *,
+    allowed_kinds: tuple[str, ...],
+    live_checks: dict[str, str] | None = None,
+    profile: str = "default",
+) -> Any:
     """A throwaway scenario: the kinds it may apply and live checks (id -> CEL)."""
     from app.course.models import Check, Scenario
 
-    checks = tuple(Check(id=check_id, title=check_id, points=1, concept="live",
-                         expression=expression, message=f"{check_id} failed")
-                   for check_id, expression in (live_checks or {}).items())
-    return Scenario(id=f"live-test-{os.getpid()}", title="live test", track="serving",
-                    difficulty="easy", order=1, prompt="", lesson="serving", hints=(),
-                    checks=(), live_checks=checks, follow_ups=(), folder=tmp_path,
-                    answer_folder=tmp_path / "answers", profile=profile,
-                    allowed_kinds=allowed_kinds)
+    checks = tuple(
+        Check(
+            id=check_id,
+            title=check_id,
+            points=1,
+            concept="live",
+            expression=expression,
+            message=f"{check_id} failed",
+        )
+        for check_id, expression in (live_checks or {}).items()
+    )
+    return Scenario(
+        id=f"live-test-{os.getpid()}",
+        title="live test",
+        track="serving",
+        difficulty="easy",
+        order=1,
+        prompt="",
+        lesson="serving",
+        hints=(),
+        checks=(),
+        live_checks=checks,
+        follow_ups=(),
+        folder=tmp_path,
+        answer_folder=tmp_path / "answers",
+        profile=profile,
+        allowed_kinds=allowed_kinds,
+    )

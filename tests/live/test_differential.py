@@ -24,8 +24,17 @@ import pytest
 
 from tests.conftest import REPO
 
-BUILTIN_GROUPS = ("", "apps", "batch", "autoscaling", "policy", "networking.k8s.io",
-                  "rbac.authorization.k8s.io", "scheduling.k8s.io", "storage.k8s.io")
+BUILTIN_GROUPS = (
+    "",
+    "apps",
+    "batch",
+    "autoscaling",
+    "policy",
+    "networking.k8s.io",
+    "rbac.authorization.k8s.io",
+    "scheduling.k8s.io",
+    "storage.k8s.io",
+)
 
 
 def _course() -> Any:
@@ -64,10 +73,10 @@ def _is_builtin(api_version: str | None) -> bool:
     return group in BUILTIN_GROUPS
 
 
-@pytest.mark.parametrize("scenario_id, case, text", CASES,
-                         ids=[f"{s}/{c}" for s, c, _ in CASES])
-def test_offline_validity_agrees_with_api_server(scenario_id: str, case: str, text: str,
-                                                 kube: Any, scratch_namespace: str) -> None:
+@pytest.mark.parametrize("scenario_id, case, text", CASES, ids=[f"{s}/{c}" for s, c, _ in CASES])
+def test_offline_validity_agrees_with_api_server(
+    scenario_id: str, case: str, text: str, kube: Any, scratch_namespace: str
+) -> None:
     from app.cluster.live import dry_run_diagnostics
     from app.grading.engine import Grader
     from app.grading.yamlmap import load_documents
@@ -83,12 +92,14 @@ def test_offline_validity_agrees_with_api_server(scenario_id: str, case: str, te
         for error in grader.validate([doc]):
             if error.source == "schema" or _is_builtin(doc.api_version):
                 offline.append(error)
-    server = [d for d in dry_run_diagnostics(kube, docs, scratch_namespace)
-              if d.severity == "error"]
+    server = [
+        d for d in dry_run_diagnostics(kube, docs, scratch_namespace) if d.severity == "error"
+    ]
     assert bool(offline) == bool(server), (
         f"{scenario_id} / {case}: offline says "
         f"{'invalid' if offline else 'valid'} ({[e.message for e in offline]}), the API server "
-        f"says {'invalid' if server else 'valid'} ({[e.message for e in server]})")
+        f"says {'invalid' if server else 'valid'} ({[e.message for e in server]})"
+    )
 
 
 LIVE = [(s.id, s) for s in _course().load_all()[0] if s.live_checks]
@@ -114,9 +125,11 @@ def test_reference_answer_passes_live_checks(scenario_id: str, cluster_home: Any
             report = grade_live(course, scenario, grader, text, name, cluster=cluster)
             live_ids = {c.check.id for c in grader.live_checks}
             failing = [c for c in report.checks if c.id in live_ids and c.status != "pass"]
-            assert not failing, (f"{scenario_id} {name}: " + "; ".join(
-                f"{c.id}: {c.status}: {c.message} {c.advice}" for c in failing)
-                + f"\nplacement: {report.placement}\nerrors: {report.errors}")
+            assert not failing, (
+                f"{scenario_id} {name}: "
+                + "; ".join(f"{c.id}: {c.status}: {c.message} {c.advice}" for c in failing)
+                + f"\nplacement: {report.placement}\nerrors: {report.errors}"
+            )
         from app.course.patch import apply_patch
 
         reference = scenario.answer_text()
@@ -127,7 +140,8 @@ def test_reference_answer_passes_live_checks(scenario_id: str, cluster_home: Any
                 result = next(c for c in report.checks if c.id == compiled.check.id)
                 assert result.status != "pass", (
                     f"{scenario_id}: live check {compiled.check.id} passes on the wrong answer "
-                    f"{wrong.name!r}")
+                    f"{wrong.name!r}"
+                )
     finally:
         cluster.close()
 
@@ -136,6 +150,7 @@ def test_reference_answer_passes_live_checks(scenario_id: str, cluster_home: Any
 #
 # Variations of a GPU Deployment and a few other kinds, each valid or invalid in a
 # way the offline rules must predict. Found and fixed with this test; keep adding.
+
 
 def _probes() -> list[tuple[str, dict[str, Any]]]:
     import copy
@@ -155,100 +170,259 @@ def _probes() -> list[tuple[str, dict[str, Any]]]:
     def pod_spec(obj: dict[str, Any]) -> dict[str, Any]:
         return obj["spec"]["template"]["spec"]  # type: ignore[no-any-return]
 
-    job_template = {"spec": {"restartPolicy": "Never",
-                             "containers": [{"name": "c", "image": "i"}]}}
+    job_template = {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "i"}]}}
     hpa_ref = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "x"}
 
     def hpa(spec: dict[str, Any]) -> dict[str, Any]:
-        return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
-                "metadata": {"name": "h"}, "spec": {"scaleTargetRef": hpa_ref, "maxReplicas": 3,
-                                                   **spec}}
+        return {
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "h"},
+            "spec": {"scaleTargetRef": hpa_ref, "maxReplicas": 3, **spec},
+        }
 
     def job(spec: dict[str, Any]) -> dict[str, Any]:
-        return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
-                "spec": {"template": job_template, **spec}}
+        return {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {"name": "j"},
+            "spec": {"template": job_template, **spec},
+        }
 
     return [
-        ("cronjob without restartPolicy", {
-            "apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c"},
-            "spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": {"spec": {
-                "containers": [{"name": "c", "image": "i"}]}}}}}}),
-        ("selector mismatch", dep(lambda d: d["spec"]["selector"].update(
-            matchLabels={"app": "x"}))),
+        (
+            "cronjob without restartPolicy",
+            {
+                "apiVersion": "batch/v1",
+                "kind": "CronJob",
+                "metadata": {"name": "c"},
+                "spec": {
+                    "schedule": "* * * * *",
+                    "jobTemplate": {
+                        "spec": {
+                            "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}
+                        }
+                    },
+                },
+            },
+        ),
+        (
+            "selector mismatch",
+            dep(lambda d: d["spec"]["selector"].update(matchLabels={"app": "x"})),
+        ),
         ("uppercase container name", dep(lambda d: c0(d).update(name="Model"))),
-        ("cpu limit below request", dep(lambda d: c0(d)["resources"].update(
-            limits={"cpu": "1", "memory": "8Gi", "nvidia.com/gpu": 1}))),
-        ("fractional memory", dep(lambda d: c0(d)["resources"]["requests"].update(
-            memory="1.5Gi"))),
+        (
+            "cpu limit below request",
+            dep(
+                lambda d: c0(d)["resources"].update(
+                    limits={"cpu": "1", "memory": "8Gi", "nvidia.com/gpu": 1}
+                )
+            ),
+        ),
+        ("fractional memory", dep(lambda d: c0(d)["resources"]["requests"].update(memory="1.5Gi"))),
         ("cpu as a float", dep(lambda d: c0(d)["resources"]["requests"].update(cpu=0.5))),
-        ("unqualified resource name", dep(lambda d: c0(d)["resources"]["limits"].update(
-            {"gpu": 1}))),
-        ("toleration Exists with a value", dep(lambda d: pod_spec(d)["tolerations"][0].update(
-            value="present"))),
-        ("tolerationSeconds without NoExecute", dep(
-            lambda d: pod_spec(d)["tolerations"][0].update(tolerationSeconds=30))),
-        ("probe with two handlers", dep(lambda d: c0(d).update(livenessProbe={
-            "httpGet": {"path": "/", "port": 8080}, "tcpSocket": {"port": 8080}}))),
-        ("probe without a handler", dep(lambda d: c0(d).update(
-            readinessProbe={"periodSeconds": 5}))),
-        ("liveness successThreshold 2", dep(lambda d: c0(d).update(livenessProbe={
-            "httpGet": {"path": "/", "port": 8080}, "successThreshold": 2}))),
-        ("maxSkew 0", dep(lambda d: pod_spec(d).update(topologySpreadConstraints=[{
-            "maxSkew": 0, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule",
-            "labelSelector": {"matchLabels": {"app": "sentiment"}}}]))),
-        ("minDomains with ScheduleAnyway", dep(lambda d: pod_spec(d).update(
-            topologySpreadConstraints=[{"maxSkew": 1, "minDomains": 2, "topologyKey": "zone",
-                                        "whenUnsatisfiable": "ScheduleAnyway"}]))),
+        (
+            "unqualified resource name",
+            dep(lambda d: c0(d)["resources"]["limits"].update({"gpu": 1})),
+        ),
+        (
+            "toleration Exists with a value",
+            dep(lambda d: pod_spec(d)["tolerations"][0].update(value="present")),
+        ),
+        (
+            "tolerationSeconds without NoExecute",
+            dep(lambda d: pod_spec(d)["tolerations"][0].update(tolerationSeconds=30)),
+        ),
+        (
+            "probe with two handlers",
+            dep(
+                lambda d: c0(d).update(
+                    livenessProbe={
+                        "httpGet": {"path": "/", "port": 8080},
+                        "tcpSocket": {"port": 8080},
+                    }
+                )
+            ),
+        ),
+        (
+            "probe without a handler",
+            dep(lambda d: c0(d).update(readinessProbe={"periodSeconds": 5})),
+        ),
+        (
+            "liveness successThreshold 2",
+            dep(
+                lambda d: c0(d).update(
+                    livenessProbe={"httpGet": {"path": "/", "port": 8080}, "successThreshold": 2}
+                )
+            ),
+        ),
+        (
+            "maxSkew 0",
+            dep(
+                lambda d: pod_spec(d).update(
+                    topologySpreadConstraints=[
+                        {
+                            "maxSkew": 0,
+                            "topologyKey": "zone",
+                            "whenUnsatisfiable": "DoNotSchedule",
+                            "labelSelector": {"matchLabels": {"app": "sentiment"}},
+                        }
+                    ]
+                )
+            ),
+        ),
+        (
+            "minDomains with ScheduleAnyway",
+            dep(
+                lambda d: pod_spec(d).update(
+                    topologySpreadConstraints=[
+                        {
+                            "maxSkew": 1,
+                            "minDomains": 2,
+                            "topologyKey": "zone",
+                            "whenUnsatisfiable": "ScheduleAnyway",
+                        }
+                    ]
+                )
+            ),
+        ),
         ("negative replicas", dep(lambda d: d["spec"].update(replicas=-1))),
         ("replicas as a string", dep(lambda d: d["spec"].update(replicas="2"))),
-        ("Deployment restartPolicy Never", dep(lambda d: pod_spec(d).update(
-            restartPolicy="Never"))),
+        (
+            "Deployment restartPolicy Never",
+            dep(lambda d: pod_spec(d).update(restartPolicy="Never")),
+        ),
         ("container without image", dep(lambda d: c0(d).pop("image"))),
-        ("containerPort out of range", dep(lambda d: c0(d).update(
-            ports=[{"containerPort": 80800}]))),
-        ("bad label key", dep(lambda d: d["spec"]["template"]["metadata"]["labels"].update(
-            {"bad key": "x"}))),
+        (
+            "containerPort out of range",
+            dep(lambda d: c0(d).update(ports=[{"containerPort": 80800}])),
+        ),
+        (
+            "bad label key",
+            dep(lambda d: d["spec"]["template"]["metadata"]["labels"].update({"bad key": "x"})),
+        ),
         ("bad label value", dep(lambda d: d["metadata"].update(labels={"a": "b c"}))),
-        ("bad annotation key", dep(lambda d: d["metadata"].update(
-            annotations={"bad key": "x"}))),
+        ("bad annotation key", dep(lambda d: d["metadata"].update(annotations={"bad key": "x"}))),
         ("bad object name", dep(lambda d: d["metadata"].update(name="Sentiment_1"))),
-        ("empty nodeSelectorTerms", dep(lambda d: pod_spec(d).update(affinity={
-            "nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
-                "nodeSelectorTerms": []}}}))),
-        ("rolling update with no surge and no unavailability", dep(lambda d: d["spec"].update(
-            strategy={"type": "RollingUpdate",
-                      "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 0}}))),
-        ("Recreate with rollingUpdate", dep(lambda d: d["spec"].update(
-            strategy={"type": "Recreate", "rollingUpdate": {"maxSurge": 1}}))),
-        ("volumeMount of a missing volume", dep(lambda d: c0(d).update(
-            volumeMounts=[{"name": "nope", "mountPath": "/x"}]))),
-        ("shared memory volume", dep(lambda d: (
-            pod_spec(d).update(volumes=[{"name": "shm", "emptyDir": {
-                "medium": "Memory", "sizeLimit": "8Gi"}}]),
-            c0(d).update(volumeMounts=[{"name": "shm", "mountPath": "/dev/shm"}])))),
+        (
+            "empty nodeSelectorTerms",
+            dep(
+                lambda d: pod_spec(d).update(
+                    affinity={
+                        "nodeAffinity": {
+                            "requiredDuringSchedulingIgnoredDuringExecution": {
+                                "nodeSelectorTerms": []
+                            }
+                        }
+                    }
+                )
+            ),
+        ),
+        (
+            "rolling update with no surge and no unavailability",
+            dep(
+                lambda d: d["spec"].update(
+                    strategy={
+                        "type": "RollingUpdate",
+                        "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 0},
+                    }
+                )
+            ),
+        ),
+        (
+            "Recreate with rollingUpdate",
+            dep(
+                lambda d: d["spec"].update(
+                    strategy={"type": "Recreate", "rollingUpdate": {"maxSurge": 1}}
+                )
+            ),
+        ),
+        (
+            "volumeMount of a missing volume",
+            dep(lambda d: c0(d).update(volumeMounts=[{"name": "nope", "mountPath": "/x"}])),
+        ),
+        (
+            "shared memory volume",
+            dep(
+                lambda d: (
+                    pod_spec(d).update(
+                        volumes=[
+                            {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": "8Gi"}}
+                        ]
+                    ),
+                    c0(d).update(volumeMounts=[{"name": "shm", "mountPath": "/dev/shm"}]),
+                )
+            ),
+        ),
         ("HPA minReplicas 0", hpa({"minReplicas": 0})),
         ("HPA max below min", hpa({"minReplicas": 4})),
-        ("HPA target without a value", hpa({"metrics": [{"type": "Resource", "resource": {
-            "name": "cpu", "target": {"type": "Utilization"}}}]})),
-        ("HPA scaleTargetRef without name", hpa({"scaleTargetRef": {"apiVersion": "apps/v1",
-                                                                     "kind": "Deployment"}})),
-        ("HPA scaleTargetRef without apiVersion", hpa({"scaleTargetRef": {
-            "kind": "Deployment", "name": "x"}})),
-        ("PDB with both fields", {
-            "apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "p"},
-            "spec": {"minAvailable": 1, "maxUnavailable": 1,
-                     "selector": {"matchLabels": {"a": "b"}}}}),
+        (
+            "HPA target without a value",
+            hpa(
+                {
+                    "metrics": [
+                        {
+                            "type": "Resource",
+                            "resource": {"name": "cpu", "target": {"type": "Utilization"}},
+                        }
+                    ]
+                }
+            ),
+        ),
+        (
+            "HPA scaleTargetRef without name",
+            hpa({"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment"}}),
+        ),
+        (
+            "HPA scaleTargetRef without apiVersion",
+            hpa({"scaleTargetRef": {"kind": "Deployment", "name": "x"}}),
+        ),
+        (
+            "PDB with both fields",
+            {
+                "apiVersion": "policy/v1",
+                "kind": "PodDisruptionBudget",
+                "metadata": {"name": "p"},
+                "spec": {
+                    "minAvailable": 1,
+                    "maxUnavailable": 1,
+                    "selector": {"matchLabels": {"a": "b"}},
+                },
+            },
+        ),
         ("Indexed Job, completions defaulted", job({"completionMode": "Indexed"})),
-        ("Indexed Job, parallelism without completions", job({"completionMode": "Indexed",
-                                                              "parallelism": 2})),
+        (
+            "Indexed Job, parallelism without completions",
+            job({"completionMode": "Indexed", "parallelism": 2}),
+        ),
         ("Job with negative parallelism", job({"parallelism": -1})),
-        ("Service without ports", {"apiVersion": "v1", "kind": "Service",
-                                   "metadata": {"name": "s"}, "spec": {"selector": {"a": "b"}}}),
-        ("headless Service without ports", {
-            "apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
-            "spec": {"clusterIP": "None", "selector": {"a": "b"}}}),
-        ("Pod without containers", {"apiVersion": "v1", "kind": "Pod",
-                                    "metadata": {"name": "p"}, "spec": {"containers": []}}),
+        (
+            "Service without ports",
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "s"},
+                "spec": {"selector": {"a": "b"}},
+            },
+        ),
+        (
+            "headless Service without ports",
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "s"},
+                "spec": {"clusterIP": "None", "selector": {"a": "b"}},
+            },
+        ),
+        (
+            "Pod without containers",
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": "p"},
+                "spec": {"containers": []},
+            },
+        ),
     ]
 
 
@@ -256,8 +430,9 @@ PROBES = _probes()
 
 
 @pytest.mark.parametrize("case, obj", PROBES, ids=[c for c, _ in PROBES])
-def test_probe_validity_agrees_with_api_server(case: str, obj: dict[str, Any], kube: Any,
-                                               scratch_namespace: str) -> None:
+def test_probe_validity_agrees_with_api_server(
+    case: str, obj: dict[str, Any], kube: Any, scratch_namespace: str
+) -> None:
     import yaml
 
     from app.cluster.live import dry_run_diagnostics
@@ -268,8 +443,10 @@ def test_probe_validity_agrees_with_api_server(case: str, obj: dict[str, Any], k
     grader = Grader(course.scenario("gpu-limits"), crd_dir=course.crd_dir)
     docs = load_documents(yaml.safe_dump(obj)).documents
     offline = grader.validate(docs)
-    server = [d for d in dry_run_diagnostics(kube, docs, scratch_namespace)
-              if d.severity == "error"]
+    server = [
+        d for d in dry_run_diagnostics(kube, docs, scratch_namespace) if d.severity == "error"
+    ]
     assert bool(offline) == bool(server), (
         f"{case}: offline {[e.message for e in offline]} vs API server "
-        f"{[e.message for e in server]}")
+        f"{[e.message for e in server]}"
+    )

@@ -46,16 +46,21 @@ def stopped_scheduler(provider: Any, course: Any) -> Any:
 
 
 def test_stopped_scheduler_ends_the_wait_with_a_clear_message(
-        course: Any, cluster: Any, tmp_path: Path, stopped_scheduler: Any) -> None:
+    course: Any, cluster: Any, tmp_path: Path, stopped_scheduler: Any
+) -> None:
     from app.cluster.live import grade_live
     from app.grading.engine import Grader
 
-    scenario = make_scenario(tmp_path, allowed_kinds=("Deployment",),
-                             live_checks={"scheduled": "pods.all(p, p.scheduled)"})
+    scenario = make_scenario(
+        tmp_path,
+        allowed_kinds=("Deployment",),
+        live_checks={"scheduled": "pods.all(p, p.scheduled)"},
+    )
     grader = Grader(scenario, crd_dir=course.crd_dir)
     start = time.monotonic()
-    report = grade_live(course, scenario, grader, seed(replicas=2), "a.yaml", cluster=cluster,
-                        settle_seconds=4)
+    report = grade_live(
+        course, scenario, grader, seed(replicas=2), "a.yaml", cluster=cluster, settle_seconds=4
+    )
     assert time.monotonic() - start < 15
     assert any("is the scheduler running?" in note for note in report.notes), report.notes
     assert "is the scheduler running?" in report.checks[0].advice
@@ -63,13 +68,17 @@ def test_stopped_scheduler_ends_the_wait_with_a_clear_message(
 
 
 def test_api_server_dying_mid_check_is_a_cluster_error(
-        course: Any, cluster_home: Any, provider: Any, tmp_path: Path) -> None:
+    course: Any, cluster_home: Any, provider: Any, tmp_path: Path
+) -> None:
     from app.cluster.gc import collect
     from app.cluster.live import run_live_checks
     from app.grading.engine import Grader
 
-    scenario = make_scenario(tmp_path, allowed_kinds=("Deployment",),
-                             live_checks={"scheduled": "pods.all(p, p.scheduled)"})
+    scenario = make_scenario(
+        tmp_path,
+        allowed_kinds=("Deployment",),
+        live_checks={"scheduled": "pods.all(p, p.scheduled)"},
+    )
     grader = Grader(scenario, crd_dir=course.crd_dir)
     answer = tmp_path / "answer.yaml"
     # An answer whose pods never settle keeps the wait busy while the API server dies.
@@ -88,8 +97,16 @@ def test_api_server_dying_mid_check_is_a_cluster_error(
     killer = threading.Thread(target=kill_when_applied)
     killer.start()
     try:
-        reports, failed = run_live_checks(course, scenario, grader, offline, [answer],
-                                          keep=False, context=None, echo=messages.append)
+        reports, failed = run_live_checks(
+            course,
+            scenario,
+            grader,
+            offline,
+            [answer],
+            keep=False,
+            context=None,
+            echo=messages.append,
+        )
     finally:
         killer.join()
         _restore(provider, course)

@@ -17,8 +17,13 @@ async def test_ctrl_l_shows_where_the_pods_landed(cluster: Any, tmp_path: Path) 
     workspace = tmp_path / "workspace"
     workspace.mkdir()
     shutil.copy(REPO / "answers/gpu-limits/answer.yaml", workspace / "gpu-limits.yaml")
-    app = KprepApp(course_dir=REPO, workspace_dir=workspace, store_path=tmp_path / "p.db",
-                   start=Start("scenario", "gpu-limits"), cursor_blink=False)
+    app = KprepApp(
+        course_dir=REPO,
+        workspace_dir=workspace,
+        store_path=tmp_path / "p.db",
+        start=Start("scenario", "gpu-limits"),
+        cursor_blink=False,
+    )
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(1.0)
         await pilot.press("ctrl+l")

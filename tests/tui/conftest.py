@@ -50,8 +50,9 @@ def make_course(root: Path, lesson_link: str | None = None) -> Path:
     (root / "lessons" / "serving.md").write_text(LESSON, encoding="utf-8")
     if lesson_link is not None:
         scenario = root / "scenarios" / "gpu-limits" / "scenario.yaml"
-        text = scenario.read_text(encoding="utf-8").replace("lesson: serving\n",
-                                                             f"lesson: {lesson_link}\n")
+        text = scenario.read_text(encoding="utf-8").replace(
+            "lesson: serving\n", f"lesson: {lesson_link}\n"
+        )
         scenario.write_text(text, encoding="utf-8")
     return root
 
@@ -70,8 +71,9 @@ def make_app(course_dir: Path) -> Callable[..., Any]:
     def factory(kind: str = "home", target: str | None = None, **options: Any) -> KprepApp:
         options.setdefault("settings", Settings())
         options.setdefault("cursor_blink", False)
-        app = KprepApp(course_dir=options.pop("course", course_dir),
-                       start=Start(kind, target), **options)  # type: ignore[arg-type]
+        app = KprepApp(
+            course_dir=options.pop("course", course_dir), start=Start(kind, target), **options
+        )  # type: ignore[arg-type]
         shown: list[str] = []
         notify = app.notify
 
@@ -92,8 +94,9 @@ async def settle(pilot: Any) -> None:
 
     for _ in range(20):
         await pilot.pause()
-        running = [w for w in pilot.app.workers
-                   if w.state in (WorkerState.PENDING, WorkerState.RUNNING)]
+        running = [
+            w for w in pilot.app.workers if w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+        ]
         if not running:
             await pilot.pause()
             return

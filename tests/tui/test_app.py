@@ -29,8 +29,17 @@ SIZE = (100, 32)
 
 async def test_home_shows_tracks_progress_continue_and_next(make_app):
     with ProgressStore.open(data_dir() / "progress.db") as store:
-        store.record_attempt(Report("gpu-limits", "x", max_score=8, checks=[
-            CheckResult("a", "A", "pass", 3, 3, "c"), CheckResult("b", "B", "fail", 0, 5, "c")]))
+        store.record_attempt(
+            Report(
+                "gpu-limits",
+                "x",
+                max_score=8,
+                checks=[
+                    CheckResult("a", "A", "pass", 3, 3, "c"),
+                    CheckResult("b", "B", "fail", 0, 5, "c"),
+                ],
+            )
+        )
         store.start_visit("gone-away")  # progress for a scenario the course no longer has
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -183,8 +192,9 @@ async def test_unwritable_workspace_keeps_the_draft_in_memory(make_app, tmp_path
     app.rescued[0].unlink()
 
 
-@pytest.mark.parametrize("start", [("home", None), ("scenario", "gpu-limits"),
-                                   ("lesson", "serving")])
+@pytest.mark.parametrize(
+    "start", [("home", None), ("scenario", "gpu-limits"), ("lesson", "serving")]
+)
 async def test_screens_fit_80_by_24(make_app, start):
     app = make_app(*start)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -210,17 +220,26 @@ async def test_check_on_cluster_shows_placement(make_app, monkeypatch):
     def grade_live(course, scenario, grader, text, file="<answer>", *, keep=False):
         report = grader.grade_text(text, file)
         report.mode = "live"
-        report.placement = [Placement("sentiment-5d9c-abcde", "gpu-node-1", "Running"),
-                            Placement("sentiment-5d9c-fghij", None, "Pending",
-                                      "0/3 nodes are available: insufficient nvidia.com/gpu")]
+        report.placement = [
+            Placement("sentiment-5d9c-abcde", "gpu-node-1", "Running"),
+            Placement(
+                "sentiment-5d9c-fghij",
+                None,
+                "Pending",
+                "0/3 nodes are available: insufficient nvidia.com/gpu",
+            ),
+        ]
         return report
 
     _fake_live(monkeypatch, grade_live)
     app = make_app("scenario", "gpu-limits")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.screen.editor.replace((REPO / "answers/gpu-limits/answer.yaml").read_text(),
-                                  (0, 0), app.screen.editor.document.end)
+        app.screen.editor.replace(
+            (REPO / "answers/gpu-limits/answer.yaml").read_text(),
+            (0, 0),
+            app.screen.editor.document.end,
+        )
         await pilot.press("ctrl+l")
         await settle(pilot)
         placement = app.screen
@@ -228,9 +247,11 @@ async def test_check_on_cluster_shows_placement(make_app, monkeypatch):
         table = placement.query_one("#placement-nodes", DataTable)
         assert table.get_row_at(0)[:2] == ["gpu-node-1", "1"]
         assert "insufficient nvidia.com/gpu" in str(
-            placement.query_one("#placement-pending-text").render())
-    assert ProgressStore.open(data_dir() / "progress.db").scenario_progress(
-        "gpu-limits").attempts == 1
+            placement.query_one("#placement-pending-text").render()
+        )
+    assert (
+        ProgressStore.open(data_dir() / "progress.db").scenario_progress("gpu-limits").attempts == 1
+    )
 
 
 async def test_check_on_cluster_reports_a_missing_cluster(make_app, monkeypatch):

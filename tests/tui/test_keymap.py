@@ -28,8 +28,10 @@ def test_docs_keybindings_is_generated_from_the_bindings():
 
 def test_settings_read_keymap_theme_and_editor(tmp_path):
     path = tmp_path / "config.toml"
-    path.write_text('[keymap]\nscenario.grade = "f7"\nquit = ["ctrl+q", "f10"]\n'
-                    '"home.next" = "N"\n[ui]\ntheme = "nord"\neditor = "nano -w"\n')
+    path.write_text(
+        '[keymap]\nscenario.grade = "f7"\nquit = ["ctrl+q", "f10"]\n'
+        '"home.next" = "N"\n[ui]\ntheme = "nord"\neditor = "nano -w"\n'
+    )
     settings = load_settings(path)
     assert settings.problems == []
     assert settings.keymap == {"scenario.grade": "f7", "quit": "ctrl+q,f10", "home.next": "N"}
@@ -40,7 +42,7 @@ def test_settings_problems_are_collected_not_raised(tmp_path):
     path = tmp_path / "config.toml"
     path.write_text("[keymap\nbroken")
     assert "using the default settings" in load_settings(path).problems[0]
-    path.write_text('[keymap]\nhelp = 3\n[colors]\nx = 1\n')
+    path.write_text("[keymap]\nhelp = 3\n[colors]\nx = 1\n")
     problems = load_settings(path).problems
     assert any("keymap.help" in p for p in problems)
     assert any("colors" in p for p in problems)

@@ -248,7 +248,7 @@ async def test_external_editor_edits_the_draft(make_app, tmp_path, monkeypatch):
     from app.settings import Settings
 
     script = tmp_path / "fake-editor"
-    script.write_text(f"#!/bin/sh\ncp {REPO / 'answers/gpu-limits/answer.yaml'} \"$1\"\n")
+    script.write_text(f'#!/bin/sh\ncp {REPO / "answers/gpu-limits/answer.yaml"} "$1"\n')
     script.chmod(0o755)
     app = make_app("scenario", "gpu-limits", settings=Settings(editor=str(script)))
     # Headless runs cannot hand the terminal over; pretend the suspension worked.

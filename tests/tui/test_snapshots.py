@@ -42,8 +42,7 @@ def test_scenario_screen_after_grading(snap_compare, make_app):
         app.clear_notifications()
         await pilot.pause()
 
-    assert snap_compare(make_app("scenario", "gpu-limits"), terminal_size=SIZE,
-                        run_before=grade)
+    assert snap_compare(make_app("scenario", "gpu-limits"), terminal_size=SIZE, run_before=grade)
 
 
 def test_help_screen(snap_compare, make_app):
@@ -52,5 +51,6 @@ def test_help_screen(snap_compare, make_app):
         await pilot.press("f1")
         await pilot.pause()
 
-    assert snap_compare(make_app("scenario", "gpu-limits"), terminal_size=SIZE,
-                        run_before=help_screen)
+    assert snap_compare(
+        make_app("scenario", "gpu-limits"), terminal_size=SIZE, run_before=help_screen
+    )

@@ -26,16 +26,19 @@ def test_quantity_library():
     assert run("isQuantity('12x')") is False
 
 
-@pytest.mark.parametrize("toleration,expected", [
-    ({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}, True),
-    ({"key": "nvidia.com/gpu", "operator": "Exists"}, True),
-    ({"operator": "Exists"}, True),
-    ({"key": "nvidia.com/gpu", "operator": "Equal", "value": "present"}, True),
-    ({"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}, True),
-    ({"key": "nvidia.com/gpu", "operator": "Equal", "effect": "NoSchedule"}, False),
-    ({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoExecute"}, False),
-    ({"key": "gpu", "operator": "Exists"}, False),
-])
+@pytest.mark.parametrize(
+    "toleration,expected",
+    [
+        ({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}, True),
+        ({"key": "nvidia.com/gpu", "operator": "Exists"}, True),
+        ({"operator": "Exists"}, True),
+        ({"key": "nvidia.com/gpu", "operator": "Equal", "value": "present"}, True),
+        ({"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}, True),
+        ({"key": "nvidia.com/gpu", "operator": "Equal", "effect": "NoSchedule"}, False),
+        ({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoExecute"}, False),
+        ({"key": "gpu", "operator": "Exists"}, False),
+    ],
+)
 def test_tolerates_follows_the_scheduler(toleration, expected):
     assert tolerates([toleration], TAINT) is expected
 
@@ -44,20 +47,37 @@ def test_selectors():
     labels = {"app": "m", "tier": "gpu"}
     assert selector_matches({"matchLabels": {"app": "m"}}, labels)
     assert not selector_matches({"matchLabels": {"app": "x"}}, labels)
-    assert selector_matches({"matchExpressions": [
-        {"key": "tier", "operator": "In", "values": ["gpu"]}]}, labels)
+    assert selector_matches(
+        {"matchExpressions": [{"key": "tier", "operator": "In", "values": ["gpu"]}]}, labels
+    )
     assert selector_matches({}, labels)
-    spec = {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
-        "nodeSelectorTerms": [{"matchExpressions": [
-            {"key": "gpu-type", "operator": "In", "values": ["a100"]}]}]}}}}
+    spec = {
+        "affinity": {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {
+                            "matchExpressions": [
+                                {"key": "gpu-type", "operator": "In", "values": ["a100"]}
+                            ]
+                        }
+                    ]
+                }
+            }
+        }
+    }
     assert node_selector_matches(spec, {"gpu-type": "a100"})
     assert not node_selector_matches(spec, {"gpu-type": "t4"})
     assert not node_selector_matches({"nodeSelector": {"gpu-type": "a100"}}, {})
 
 
 def test_pod_gpus_counts_every_vendor():
-    spec = {"containers": [{"resources": {"limits": {"nvidia.com/gpu": 2}}},
-                           {"resources": {"limits": {"amd.com/gpu": "1"}}}]}
+    spec = {
+        "containers": [
+            {"resources": {"limits": {"nvidia.com/gpu": 2}}},
+            {"resources": {"limits": {"amd.com/gpu": "1"}}},
+        ]
+    }
     assert pod_gpus(spec) == 3
 
 
@@ -68,21 +88,24 @@ def test_errors_are_typed():
         run("o.spec.missing", o={"spec": {}})
 
 
-@pytest.mark.parametrize("expr,expected", [
-    ("'10%'.replace('%', '')", "10"),
-    ("int('25%'.replace('%', ''))", 25),
-    ("'a,b,c'.split(',')", ["a", "b", "c"]),
-    ("'a,b,c'.split(',', 2)", ["a", "b,c"]),
-    ("'hello'.substring(1, 3)", "el"),
-    ("'hello'.substring(2)", "llo"),
-    ("'  x '.trim()", "x"),
-    ("'NVIDIA.com/GPU'.lowerAscii()", "nvidia.com/gpu"),
-    ("'nvidia.com/mig-1g.5gb'.indexOf('mig-')", 11),
-    ("'a/b/c'.lastIndexOf('/')", 3),
-    ("['a', 'b'].join('-')", "a-b"),
-    ("[1, 2, 3].sum()", 6),
-    ("[quantity('1Gi'), quantity('1Gi')].sum() == quantity('2Gi')", True),
-])
+@pytest.mark.parametrize(
+    "expr,expected",
+    [
+        ("'10%'.replace('%', '')", "10"),
+        ("int('25%'.replace('%', ''))", 25),
+        ("'a,b,c'.split(',')", ["a", "b", "c"]),
+        ("'a,b,c'.split(',', 2)", ["a", "b,c"]),
+        ("'hello'.substring(1, 3)", "el"),
+        ("'hello'.substring(2)", "llo"),
+        ("'  x '.trim()", "x"),
+        ("'NVIDIA.com/GPU'.lowerAscii()", "nvidia.com/gpu"),
+        ("'nvidia.com/mig-1g.5gb'.indexOf('mig-')", 11),
+        ("'a/b/c'.lastIndexOf('/')", 3),
+        ("['a', 'b'].join('-')", "a-b"),
+        ("[1, 2, 3].sum()", 6),
+        ("[quantity('1Gi'), quantity('1Gi')].sum() == quantity('2Gi')", True),
+    ],
+)
 def test_kubernetes_strings_and_lists_extensions(expr, expected):
     assert run(expr) == expected
 
@@ -94,22 +117,37 @@ def test_substring_out_of_range_is_an_error():
 
 def test_empty_node_selector_term_matches_no_node():
     def spec(term):
-        return {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
-            "nodeSelectorTerms": [term]}}}}
+        return {
+            "affinity": {
+                "nodeAffinity": {
+                    "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [term]}
+                }
+            }
+        }
+
     labels = {"gpu-type": "a100", "kubernetes.io/hostname": "gpu-a100-0"}
     assert not node_selector_matches(spec({}), labels)
-    assert node_selector_matches(spec({"matchFields": [
-        {"key": "metadata.name", "operator": "In", "values": ["gpu-a100-0"]}]}), labels)
-    assert not node_selector_matches(spec({"matchFields": [
-        {"key": "metadata.name", "operator": "In", "values": ["gpu-t4-0"]}]}), labels)
+    assert node_selector_matches(
+        spec(
+            {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["gpu-a100-0"]}]}
+        ),
+        labels,
+    )
+    assert not node_selector_matches(
+        spec({"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["gpu-t4-0"]}]}),
+        labels,
+    )
 
 
-@pytest.mark.parametrize("expr,expected", [
-    ("scaledValue(3, 6, true)", 3),
-    ("scaledValue('25%', 6, true)", 2),
-    ("scaledValue('25%', 6, false)", 1),
-    ("scaledValue('90%', 6, true)", 6),
-])
+@pytest.mark.parametrize(
+    "expr,expected",
+    [
+        ("scaledValue(3, 6, true)", 3),
+        ("scaledValue('25%', 6, true)", 2),
+        ("scaledValue('25%', 6, false)", 1),
+        ("scaledValue('90%', 6, true)", 6),
+    ],
+)
 def test_scaled_value_matches_kubernetes_int_or_percent(expr, expected):
     assert run(expr) == expected
 

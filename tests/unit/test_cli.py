@@ -17,8 +17,9 @@ STARTER = REPO / "scenarios/gpu-limits/starter.yaml"
 
 
 def kprep(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args], capture_output=True, text=True, cwd=cwd, timeout=60
+    )
 
 
 def test_text_output_like_a_compiler():
@@ -60,15 +61,20 @@ def test_junit_is_valid_xml_with_a_case_per_check():
     assert int(suite.get("failures", "0")) >= 4
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["check", str(ANSWER), "-s", "no-such-scenario"], "unknown scenario 'no-such-scenario'"),
-    (["check", "/nonexistent/answer.yaml", "-s", "gpu-limits"], "cannot read"),
-    (["check", str(ANSWER), "-s", "gpu-limits", "--format", "xml"], "Invalid value"),
-    (["check", str(ANSWER)], "Missing option"),
-    (["check", str(ANSWER), "-s", "gpu-limits", "--keep"], "only make sense with --live"),
-    (["check", str(ANSWER), "-s", "gpu-limits", "--live", "--context", "x"],
-     "--allow-foreign-cluster"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["check", str(ANSWER), "-s", "no-such-scenario"], "unknown scenario 'no-such-scenario'"),
+        (["check", "/nonexistent/answer.yaml", "-s", "gpu-limits"], "cannot read"),
+        (["check", str(ANSWER), "-s", "gpu-limits", "--format", "xml"], "Invalid value"),
+        (["check", str(ANSWER)], "Missing option"),
+        (["check", str(ANSWER), "-s", "gpu-limits", "--keep"], "only make sense with --live"),
+        (
+            ["check", str(ANSWER), "-s", "gpu-limits", "--live", "--context", "x"],
+            "--allow-foreign-cluster",
+        ),
+    ],
+)
 def test_usage_errors_exit_2(args, needle):
     result = kprep(*args)
     assert result.returncode == 2, result

@@ -18,8 +18,14 @@ def kprep(*args: str, env_bin: Path | None = None) -> subprocess.CompletedProces
     env = dict(os.environ)
     if env_bin is not None:
         env["KPREP_BIN_DIR"] = str(env_bin)
-    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True,
-                          cwd=REPO, timeout=60, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        env=env,
+    )
 
 
 def test_live_check_without_a_cluster_exits_3_with_the_offline_verdict() -> None:

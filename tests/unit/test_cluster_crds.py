@@ -82,8 +82,11 @@ def errors(text: str) -> list[str]:
 
 def test_offline_grader_reads_the_course_crds() -> None:
     schemas = crd_schemas(str(REPO / "crds"))
-    assert {("kubeflow.org/v1", "PyTorchJob"), ("trainer.kubeflow.org/v1alpha1", "TrainJob"),
-            ("jobset.x-k8s.io/v1alpha2", "JobSet")} <= set(schemas)
+    assert {
+        ("kubeflow.org/v1", "PyTorchJob"),
+        ("trainer.kubeflow.org/v1alpha1", "TrainJob"),
+        ("jobset.x-k8s.io/v1alpha2", "JobSet"),
+    } <= set(schemas)
 
 
 def test_valid_custom_resources_pass() -> None:
@@ -94,10 +97,13 @@ def test_valid_custom_resources_pass() -> None:
 
 def test_typos_inside_embedded_pod_templates_are_caught() -> None:
     assert set(errors(PYTORCHJOB.replace("resources: {limits", "resource: {limits"))) == {
-        'unknown field "resource"'}
+        'unknown field "resource"'
+    }
     assert errors(TRAINJOB.replace("numNodes", "numNode")) == ['unknown field "numNode"']
-    assert any("is not one of" in e or "enum" in e for e in errors(
-        JOBSET.replace("operator: All", "operator: Every")))
+    assert any(
+        "is not one of" in e or "enum" in e
+        for e in errors(JOBSET.replace("operator: All", "operator: Every"))
+    )
 
 
 def test_num_proc_per_node_is_int_or_string() -> None:
@@ -106,8 +112,12 @@ def test_num_proc_per_node_is_int_or_string() -> None:
 
 
 def test_generated_crds_are_up_to_date() -> None:
-    result = subprocess.run([sys.executable, str(REPO / "hack" / "gen-crds.py"), "--check"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "hack" / "gen-crds.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
 
 

@@ -19,12 +19,21 @@ def b64(data: bytes) -> str:
 
 def write(tmp_path: Path, users: list, current: str = "certs") -> Path:
     config = {
-        "apiVersion": "v1", "kind": "Config", "current-context": current,
-        "contexts": [{"name": u["name"], "context": {"cluster": "c", "user": u["name"]}}
-                     for u in users],
-        "clusters": [{"name": "c", "cluster": {
-            "server": "https://127.0.0.1:6443",
-            "certificate-authority-data": b64(b"-----BEGIN CERTIFICATE-----\n")}}],
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": current,
+        "contexts": [
+            {"name": u["name"], "context": {"cluster": "c", "user": u["name"]}} for u in users
+        ],
+        "clusters": [
+            {
+                "name": "c",
+                "cluster": {
+                    "server": "https://127.0.0.1:6443",
+                    "certificate-authority-data": b64(b"-----BEGIN CERTIFICATE-----\n"),
+                },
+            }
+        ],
         "users": users,
     }
     path = tmp_path / "kubeconfig"
@@ -33,8 +42,15 @@ def write(tmp_path: Path, users: list, current: str = "certs") -> Path:
 
 
 def test_embedded_certificates_become_private_files(tmp_path: Path) -> None:
-    path = write(tmp_path, [{"name": "certs", "user": {
-        "client-certificate-data": b64(b"CERT"), "client-key-data": b64(b"KEY")}}])
+    path = write(
+        tmp_path,
+        [
+            {
+                "name": "certs",
+                "user": {"client-certificate-data": b64(b"CERT"), "client-key-data": b64(b"KEY")},
+            }
+        ],
+    )
     settings = _simple_kubeconfig(path, None)
     assert settings is not None and settings.host == "https://127.0.0.1:6443"
     assert settings.ca_data and settings.ca_data.startswith("-----BEGIN")
@@ -44,8 +60,15 @@ def test_embedded_certificates_become_private_files(tmp_path: Path) -> None:
 
 
 def test_file_paths_are_relative_to_the_kubeconfig(tmp_path: Path) -> None:
-    path = write(tmp_path, [{"name": "certs", "user": {"client-certificate": "pki/admin.crt",
-                                                       "client-key": "/abs/admin.key"}}])
+    path = write(
+        tmp_path,
+        [
+            {
+                "name": "certs",
+                "user": {"client-certificate": "pki/admin.crt", "client-key": "/abs/admin.key"},
+            }
+        ],
+    )
     settings = _simple_kubeconfig(path, None)
     assert settings is not None
     assert settings.cert_file == str(tmp_path / "pki" / "admin.crt")
@@ -53,8 +76,13 @@ def test_file_paths_are_relative_to_the_kubeconfig(tmp_path: Path) -> None:
 
 
 def test_tokens_and_exec_fallback(tmp_path: Path) -> None:
-    path = write(tmp_path, [{"name": "certs", "user": {"token": "abc"}},
-                            {"name": "cloud", "user": {"exec": {"command": "gcloud"}}}])
+    path = write(
+        tmp_path,
+        [
+            {"name": "certs", "user": {"token": "abc"}},
+            {"name": "cloud", "user": {"exec": {"command": "gcloud"}}},
+        ],
+    )
     settings = _simple_kubeconfig(path, None)
     assert settings is not None and settings.token == "abc"
     assert _simple_kubeconfig(path, "cloud") is None

@@ -59,8 +59,11 @@ def test_profile_crds_resolve_against_the_course(name: str) -> None:
 
 def test_versions_match_the_build_script() -> None:
     script = (REPO / "hack" / "build-binaries.sh").read_text()
-    for name, value in (("K8S_VERSION", kwok.K8S_VERSION), ("ETCD_VERSION", kwok.ETCD_VERSION),
-                        ("KWOK_VERSION", kwok.KWOK_VERSION)):
+    for name, value in (
+        ("K8S_VERSION", kwok.K8S_VERSION),
+        ("ETCD_VERSION", kwok.ETCD_VERSION),
+        ("KWOK_VERSION", kwok.KWOK_VERSION),
+    ):
         assert re.search(rf"^{name}={re.escape(value)}$", script, re.M), name
     for binary in kwok.BINARIES:
         assert binary in script
@@ -78,8 +81,9 @@ def fake_bin_dir(tmp_path: Path, skip: str = "") -> Path:
     return folder
 
 
-def test_missing_binaries_say_how_to_build_them(tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_binaries_say_how_to_build_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = fake_bin_dir(tmp_path, skip="kubectl")
     monkeypatch.setenv(kwok.BIN_DIR_ENV, str(folder))
     with pytest.raises(ClusterError, match="kubectl") as info:
@@ -88,17 +92,21 @@ def test_missing_binaries_say_how_to_build_them(tmp_path: Path,
 
 
 def test_kwokctl_gets_every_binary_and_never_the_users_kubeconfig(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = fake_bin_dir(tmp_path)
     monkeypatch.setenv("KUBECONFIG", "/home/someone/.kube/config")
     provider = kwok.KwokProvider(REPO, state_dir=tmp_path / "state", bin_dir=folder)
     binaries = kwok.find_binaries(folder)
     args = provider.create_args(binaries)
     assert "--kubeconfig=" in args and "--runtime" in args and "binary" in args
-    for flag, name in (("--etcd-binary", "etcd"), ("--kube-apiserver-binary", "kube-apiserver"),
-                       ("--kube-controller-manager-binary", "kube-controller-manager"),
-                       ("--kube-scheduler-binary", "kube-scheduler"),
-                       ("--kwok-controller-binary", "kwok")):
+    for flag, name in (
+        ("--etcd-binary", "etcd"),
+        ("--kube-apiserver-binary", "kube-apiserver"),
+        ("--kube-controller-manager-binary", "kube-controller-manager"),
+        ("--kube-scheduler-binary", "kube-scheduler"),
+        ("--kwok-controller-binary", "kwok"),
+    ):
         assert args[args.index(flag) + 1] == str(folder / name)
     env = provider._env(binaries)
     assert env["KWOK_WORKDIR"] == str(tmp_path / "state" / "work")
@@ -122,11 +130,17 @@ def test_status_without_a_cluster_is_a_clear_error() -> None:
 def test_kwok_stages_keep_job_pods_running() -> None:
     import yaml
 
-    stages = {d["metadata"]["name"]: d for d in yaml.safe_load_all(kwok.STAGES_PATH.read_text())
-              if d}
+    stages = {
+        d["metadata"]["name"]: d for d in yaml.safe_load_all(kwok.STAGES_PATH.read_text()) if d
+    }
     # Providing any Stage replaces all of kwokctl's defaults: the full set must be there.
-    assert set(stages) == {"node-initialize", "node-heartbeat-with-lease", "pod-ready",
-                           "pod-complete", "pod-delete"}
+    assert set(stages) == {
+        "node-initialize",
+        "node-heartbeat-with-lease",
+        "pod-ready",
+        "pod-complete",
+        "pod-delete",
+    }
     assert stages["pod-complete"]["spec"]["delay"]["durationMilliseconds"] >= 60_000
     assert "delay" not in stages["pod-ready"]["spec"]
 

@@ -37,17 +37,29 @@ def doc():
 
 
 def test_field_paths_with_bracketed_keys() -> None:
-    assert api_field_path("spec.template.spec.containers[0].resources.requests[nvidia.com/gpu]"
-                          ) == ("spec", "template", "spec", "containers", 0, "resources",
-                                "requests", "nvidia.com/gpu")
+    assert api_field_path(
+        "spec.template.spec.containers[0].resources.requests[nvidia.com/gpu]"
+    ) == ("spec", "template", "spec", "containers", 0, "resources", "requests", "nvidia.com/gpu")
     assert api_field_path(".spec.replicas") == ("spec", "replicas")
 
 
 def test_cause_on_the_map_points_at_the_key_the_message_names() -> None:
-    error = ApiError(422, {"kind": "Status", "reason": "Invalid", "details": {"causes": [{
-        "reason": "FieldValueInvalid",
-        "message": 'Invalid value: "2": must be equal to nvidia.com/gpu limit of 1',
-        "field": "spec.template.spec.containers[0].resources.requests"}]}})
+    error = ApiError(
+        422,
+        {
+            "kind": "Status",
+            "reason": "Invalid",
+            "details": {
+                "causes": [
+                    {
+                        "reason": "FieldValueInvalid",
+                        "message": 'Invalid value: "2": must be equal to nvidia.com/gpu limit of 1',
+                        "field": "spec.template.spec.containers[0].resources.requests",
+                    }
+                ]
+            },
+        },
+    )
     (diagnostic,) = api_diagnostics(doc(), error)
     assert diagnostic.source == "apiserver"
     assert diagnostic.line == 14  # the nvidia.com/gpu request, not the requests map
@@ -55,9 +67,16 @@ def test_cause_on_the_map_points_at_the_key_the_message_names() -> None:
 
 
 def test_typed_patch_errors_are_the_answers_fault() -> None:
-    error = ApiError(500, {"reason": "InternalError", "message": (
-        "failed to create typed patch object (ns/model-serving; apps/v1, Kind=Deployment): "
-        ".spec.template.spec.containers[0].resourcez: field not declared in schema")})
+    error = ApiError(
+        500,
+        {
+            "reason": "InternalError",
+            "message": (
+                "failed to create typed patch object (ns/model-serving; apps/v1, Kind=Deployment): "
+                ".spec.template.spec.containers[0].resourcez: field not declared in schema"
+            ),
+        },
+    )
     assert is_answer_error(error)
     assert not is_answer_error(ApiError(500, {"message": "etcdserver: request timed out"}))
     (diagnostic,) = api_diagnostics(doc(), error)
@@ -66,21 +85,36 @@ def test_typed_patch_errors_are_the_answers_fault() -> None:
 
 
 def test_strict_decoding_error_is_located() -> None:
-    text = ANSWER.replace("          image:",
-                          "          imagePullPolicyy: Always\n          image:")
+    text = ANSWER.replace(
+        "          image:", "          imagePullPolicyy: Always\n          image:"
+    )
     document = load_documents(text).documents[0]
-    error = ApiError(400, {"reason": "BadRequest", "message": (
-        'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: '
-        'unknown field "spec.template.spec.containers[0].imagePullPolicyy"')})
+    error = ApiError(
+        400,
+        {
+            "reason": "BadRequest",
+            "message": (
+                'Deployment in version "v1" cannot be handled as a Deployment: '
+                "strict decoding error: "
+                'unknown field "spec.template.spec.containers[0].imagePullPolicyy"'
+            ),
+        },
+    )
     (diagnostic,) = api_diagnostics(document, error)
     assert diagnostic.line == 10
 
 
 def test_warnings_become_warning_diagnostics() -> None:
-    texts = _parse_warnings(['299 - "spec.template.spec.containers[0].resources.requests[cpu]: '
-                             'fractional byte value \\"1.5\\" is invalid"'])
-    assert texts == ['spec.template.spec.containers[0].resources.requests[cpu]: fractional '
-                     'byte value "1.5" is invalid']
+    texts = _parse_warnings(
+        [
+            '299 - "spec.template.spec.containers[0].resources.requests[cpu]: '
+            'fractional byte value \\"1.5\\" is invalid"'
+        ]
+    )
+    assert texts == [
+        "spec.template.spec.containers[0].resources.requests[cpu]: fractional "
+        'byte value "1.5" is invalid'
+    ]
     (diagnostic,) = warning_diagnostics(doc(), texts)
     assert diagnostic.severity == "warning" and diagnostic.line == 13
 

@@ -56,8 +56,9 @@ class TestKubelet(api_pb2_grpc.RegistrationServicer):
         self.server.add_insecure_port(f"unix://{self.socket}")
         self._channels: list[grpc.Channel] = []
 
-    def Register(self, request: api_pb2.RegisterRequest, context: grpc.ServicerContext
-                 ) -> api_pb2.Empty:
+    def Register(
+        self, request: api_pb2.RegisterRequest, context: grpc.ServicerContext
+    ) -> api_pb2.Empty:
         self.requests.put(request)
         return api_pb2.Empty()
 
@@ -155,8 +156,11 @@ class RunningPlugin:
 
 
 def _config(plugin_dir: Path, **overrides: object) -> PluginConfig:
-    settings: dict[str, object] = {"plugin_dir": plugin_dir, "poll_interval": POLL,
-                                   "register_timeout": 1.0}
+    settings: dict[str, object] = {
+        "plugin_dir": plugin_dir,
+        "poll_interval": POLL,
+        "register_timeout": 1.0,
+    }
     settings.update(overrides)
     return PluginConfig(**settings)  # type: ignore[arg-type]
 
@@ -182,31 +186,44 @@ def test_plugin_answers_the_kubelet(plugin_dir: Path, kubelet: TestKubelet) -> N
             assert stream.next() == {f"fake-gpu-{i}": HEALTHY for i in range(4)}
         finally:
             stream.close()
-        assert stub.PreStartContainer(
-            api_pb2.PreStartContainerRequest(devices_ids=["fake-gpu-0"]), timeout=WAIT
-        ) == api_pb2.PreStartContainerResponse()
+        assert (
+            stub.PreStartContainer(
+                api_pb2.PreStartContainerRequest(devices_ids=["fake-gpu-0"]), timeout=WAIT
+            )
+            == api_pb2.PreStartContainerResponse()
+        )
 
 
 @pytest.mark.parametrize(
     ("resource", "vendor_env"),
-    [("nvidia.com/gpu", "NVIDIA_VISIBLE_DEVICES"),
-     ("amd.com/gpu", "AMD_VISIBLE_DEVICES"),
-     ("gpu.intel.com/i915", None)],
+    [
+        ("nvidia.com/gpu", "NVIDIA_VISIBLE_DEVICES"),
+        ("amd.com/gpu", "AMD_VISIBLE_DEVICES"),
+        ("gpu.intel.com/i915", None),
+    ],
 )
-def test_allocate_names_the_devices(plugin_dir: Path, kubelet: TestKubelet, resource: str,
-                                    vendor_env: str | None) -> None:
+def test_allocate_names_the_devices(
+    plugin_dir: Path, kubelet: TestKubelet, resource: str, vendor_env: str | None
+) -> None:
     with RunningPlugin(_config(plugin_dir, resource_name=resource, device_count=4)):
         request = kubelet.wait_registration()
         assert request.resource_name == resource
         assert request.endpoint == default_socket_name(resource)
         stub = kubelet.dial(request.endpoint)
-        response = stub.Allocate(api_pb2.AllocateRequest(container_requests=[
-            api_pb2.ContainerAllocateRequest(devices_ids=["fake-gpu-0", "fake-gpu-2"]),
-            api_pb2.ContainerAllocateRequest(devices_ids=["fake-gpu-3"]),
-        ]), timeout=WAIT)
+        response = stub.Allocate(
+            api_pb2.AllocateRequest(
+                container_requests=[
+                    api_pb2.ContainerAllocateRequest(devices_ids=["fake-gpu-0", "fake-gpu-2"]),
+                    api_pb2.ContainerAllocateRequest(devices_ids=["fake-gpu-3"]),
+                ]
+            ),
+            timeout=WAIT,
+        )
     first, second = (dict(r.envs) for r in response.container_responses)
-    expected_first = {"KPREP_VISIBLE_DEVICES": "fake-gpu-0,fake-gpu-2",
-                      "KPREP_DEVICE_RESOURCE": resource}
+    expected_first = {
+        "KPREP_VISIBLE_DEVICES": "fake-gpu-0,fake-gpu-2",
+        "KPREP_DEVICE_RESOURCE": resource,
+    }
     expected_second = {"KPREP_VISIBLE_DEVICES": "fake-gpu-3", "KPREP_DEVICE_RESOURCE": resource}
     if vendor_env:
         expected_first[vendor_env] = "fake-gpu-0,fake-gpu-2"
@@ -219,8 +236,14 @@ def test_allocate_rejects_unknown_devices(plugin_dir: Path, kubelet: TestKubelet
     with RunningPlugin(_config(plugin_dir, device_count=2)):
         stub = kubelet.dial(kubelet.wait_registration().endpoint)
         with pytest.raises(grpc.RpcError) as caught:
-            stub.Allocate(api_pb2.AllocateRequest(container_requests=[
-                api_pb2.ContainerAllocateRequest(devices_ids=["fake-gpu-7"])]), timeout=WAIT)
+            stub.Allocate(
+                api_pb2.AllocateRequest(
+                    container_requests=[
+                        api_pb2.ContainerAllocateRequest(devices_ids=["fake-gpu-7"])
+                    ]
+                ),
+                timeout=WAIT,
+            )
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "fake-gpu-7" in (caught.value.details() or "")
 
@@ -230,31 +253,41 @@ def test_preferred_allocation(plugin_dir: Path, kubelet: TestKubelet) -> None:
     health.write_text("fake-gpu-1\n")
     with RunningPlugin(_config(plugin_dir, device_count=8, health_file=health)):
         stub = kubelet.dial(kubelet.wait_registration().endpoint)
-        request = api_pb2.PreferredAllocationRequest(container_requests=[
-            # lowest-numbered available ones, whatever order they come in
-            api_pb2.ContainerPreferredAllocationRequest(
-                available_deviceIDs=["fake-gpu-5", "fake-gpu-3", "fake-gpu-10", "fake-gpu-4"],
-                allocation_size=2),
-            # must_include kept first, then the lowest others
-            api_pb2.ContainerPreferredAllocationRequest(
-                available_deviceIDs=["fake-gpu-0", "fake-gpu-2", "fake-gpu-6", "fake-gpu-7"],
-                must_include_deviceIDs=["fake-gpu-7"], allocation_size=3),
-            # an unhealthy device is not preferred
-            api_pb2.ContainerPreferredAllocationRequest(
-                available_deviceIDs=["fake-gpu-1", "fake-gpu-2", "fake-gpu-3"],
-                allocation_size=1),
-        ])
+        request = api_pb2.PreferredAllocationRequest(
+            container_requests=[
+                # lowest-numbered available ones, whatever order they come in
+                api_pb2.ContainerPreferredAllocationRequest(
+                    available_deviceIDs=["fake-gpu-5", "fake-gpu-3", "fake-gpu-10", "fake-gpu-4"],
+                    allocation_size=2,
+                ),
+                # must_include kept first, then the lowest others
+                api_pb2.ContainerPreferredAllocationRequest(
+                    available_deviceIDs=["fake-gpu-0", "fake-gpu-2", "fake-gpu-6", "fake-gpu-7"],
+                    must_include_deviceIDs=["fake-gpu-7"],
+                    allocation_size=3,
+                ),
+                # an unhealthy device is not preferred
+                api_pb2.ContainerPreferredAllocationRequest(
+                    available_deviceIDs=["fake-gpu-1", "fake-gpu-2", "fake-gpu-3"],
+                    allocation_size=1,
+                ),
+            ]
+        )
         response = stub.GetPreferredAllocation(request, timeout=WAIT)
     chosen = [list(r.deviceIDs) for r in response.container_responses]
-    assert chosen == [["fake-gpu-3", "fake-gpu-4"],
-                      ["fake-gpu-7", "fake-gpu-0", "fake-gpu-2"],
-                      ["fake-gpu-2"]]
+    assert chosen == [
+        ["fake-gpu-3", "fake-gpu-4"],
+        ["fake-gpu-7", "fake-gpu-0", "fake-gpu-2"],
+        ["fake-gpu-2"],
+    ]
 
 
-@pytest.mark.parametrize("kubelet_clears_folder", [True, False],
-                         ids=["plugin-socket-deleted", "kubelet-socket-replaced"])
-def test_registers_again_after_kubelet_restart(plugin_dir: Path, kubelet_clears_folder: bool
-                                               ) -> None:
+@pytest.mark.parametrize(
+    "kubelet_clears_folder", [True, False], ids=["plugin-socket-deleted", "kubelet-socket-replaced"]
+)
+def test_registers_again_after_kubelet_restart(
+    plugin_dir: Path, kubelet_clears_folder: bool
+) -> None:
     first = TestKubelet(plugin_dir).start()
     second: TestKubelet | None = None
     try:
@@ -295,11 +328,17 @@ def test_unhealthy_device_from_health_file(plugin_dir: Path, kubelet: TestKubele
             assert set(stream.next().values()) == {HEALTHY}
             health.parent.mkdir()
             health.write_text("# marked by a test\nfake-gpu-1\n")
-            assert stream.next() == {"fake-gpu-0": HEALTHY, "fake-gpu-1": UNHEALTHY,
-                                     "fake-gpu-2": HEALTHY}
+            assert stream.next() == {
+                "fake-gpu-0": HEALTHY,
+                "fake-gpu-1": UNHEALTHY,
+                "fake-gpu-2": HEALTHY,
+            }
             health.write_text("2\n")  # a bare number names fake-gpu-2
-            assert stream.next() == {"fake-gpu-0": HEALTHY, "fake-gpu-1": HEALTHY,
-                                     "fake-gpu-2": UNHEALTHY}
+            assert stream.next() == {
+                "fake-gpu-0": HEALTHY,
+                "fake-gpu-1": HEALTHY,
+                "fake-gpu-2": UNHEALTHY,
+            }
             health.unlink()
             assert set(stream.next().values()) == {HEALTHY}
         finally:
@@ -320,9 +359,20 @@ def test_health_file_read_before_first_list(plugin_dir: Path, kubelet: TestKubel
 def test_sigterm_stops_cleanly(plugin_dir: Path, kubelet: TestKubelet) -> None:
     env = {**os.environ, "KPREP_FAKE_GPU_COUNT": "2", "KPREP_GPU_RESOURCE": "amd.com/gpu"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.deviceplugin", "--plugin-dir", str(plugin_dir),
-         "--poll-interval", str(POLL)],
-        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "app.deviceplugin",
+            "--plugin-dir",
+            str(plugin_dir),
+            "--poll-interval",
+            str(POLL),
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         request = kubelet.requests.get(timeout=10)  # a cold interpreter start on a busy machine
@@ -340,24 +390,36 @@ def test_sigterm_stops_cleanly(plugin_dir: Path, kubelet: TestKubelet) -> None:
 
 
 def test_plugin_imports_stay_light() -> None:
-    code = ("import sys, app.deviceplugin.__main__; "
-            "heavy = [m for m in ('textual', 'kubernetes', 'yaml') if m in sys.modules]; "
-            "print(heavy)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
-                         text=True, timeout=20, check=True).stdout
+    code = (
+        "import sys, app.deviceplugin.__main__; "
+        "heavy = [m for m in ('textual', 'kubernetes', 'yaml') if m in sys.modules]; "
+        "print(heavy)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=True,
+    ).stdout
     assert out.strip() == "[]"
 
 
 def test_parse_health_file() -> None:
     assert parse_health_file("") == set()
     assert parse_health_file("fake-gpu-1\n# all good\n3, fake-gpu-4  # trailing\n") == {
-        "fake-gpu-1", "fake-gpu-3", "fake-gpu-4"}
+        "fake-gpu-1",
+        "fake-gpu-3",
+        "fake-gpu-4",
+    }
 
 
 def test_config_validation() -> None:
     assert resource_slug("gpu.intel.com/i915") == "gpu-intel-com-i915"
     assert PluginConfig(resource_name="nvidia.com/mig-1g.5gb").endpoint == (
-        "kprep-nvidia-com-mig-1g-5gb.sock")
+        "kprep-nvidia-com-mig-1g-5gb.sock"
+    )
     with pytest.raises(ValueError, match="qualified"):
         PluginConfig(resource_name="gpu")
     with pytest.raises(ValueError, match="negative"):

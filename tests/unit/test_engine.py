@@ -28,8 +28,10 @@ def test_starter_fails_with_lines(grader, course):
     by_id = {c.id: c for c in report.checks}
     assert by_id["gpu-in-limits"].status == "fail"
     assert by_id["gpu-in-limits"].line == 24  # the resources: block
-    assert any(e.source == "validation" and "must be an integer" in e.message and e.line == 28
-               for e in report.errors)
+    assert any(
+        e.source == "validation" and "must be an integer" in e.message and e.line == 28
+        for e in report.errors
+    )
 
 
 def test_unknown_field_is_a_schema_error_at_its_line(grader, course):
@@ -41,16 +43,21 @@ def test_unknown_field_is_a_schema_error_at_its_line(grader, course):
     assert not report.passed
 
 
-@pytest.mark.parametrize("text,needle", [
-    ("", "empty"),
-    ("# only a comment\n", "empty"),
-    ("- a\n- b\n", "mapping, not a list"),
-    ("just a string\n", "mapping, not a str"),
-    ("metadata: {name: x}\n", "missing apiVersion and kind"),
-    ("apiVersion: v1\nkind: Frobnicator\nmetadata: {name: x}\n", "unknown kind v1/Frobnicator"),
-    ("apiVersion: autoscaling/v3\nkind: HorizontalPodAutoscaler\nmetadata: {name: x}\n",
-     "exists as autoscaling/v1, autoscaling/v2"),
-])
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        ("", "empty"),
+        ("# only a comment\n", "empty"),
+        ("- a\n- b\n", "mapping, not a list"),
+        ("just a string\n", "mapping, not a str"),
+        ("metadata: {name: x}\n", "missing apiVersion and kind"),
+        ("apiVersion: v1\nkind: Frobnicator\nmetadata: {name: x}\n", "unknown kind v1/Frobnicator"),
+        (
+            "apiVersion: autoscaling/v3\nkind: HorizontalPodAutoscaler\nmetadata: {name: x}\n",
+            "exists as autoscaling/v1, autoscaling/v2",
+        ),
+    ],
+)
 def test_bad_documents_become_error_entries(grader, text, needle):
     report = grader.grade_text(text, "x.yaml")
     assert any(needle in e.message for e in report.errors), report.errors
@@ -107,8 +114,16 @@ def test_missing_matched_object_fails_with_its_description(course):
 
 def test_json_contract_shape(grader, course):
     data = grader.grade_text(course.scenario("gpu-limits").starter_text(), "s.yaml").to_json()
-    assert set(data) == {"scenario", "file", "mode", "passed", "score", "max_score", "errors",
-                         "checks"}
+    assert set(data) == {
+        "scenario",
+        "file",
+        "mode",
+        "passed",
+        "score",
+        "max_score",
+        "errors",
+        "checks",
+    }
     assert data["mode"] == "offline"
     for error in data["errors"]:
         assert set(error) == {"line", "column", "message", "source"}
@@ -123,9 +138,11 @@ def test_unmatched_check_points_at_the_document_that_has_the_field(course):
 
     scenario = course.scenario("gpu-limits")
     check = replace(scenario.checks[0], match=None, field="spec.replicas", expression="false")
-    hpa = ("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: h}\n"
-           "spec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: sentiment}\n"
-           "  maxReplicas: 3\n---\n")
+    hpa = (
+        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: h}\n"
+        "spec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: sentiment}\n"
+        "  maxReplicas: 3\n---\n"
+    )
     text = hpa + scenario.answer_text()
     report = Grader(replace(scenario, checks=(check,))).grade_text(text, "a")
     assert text.splitlines()[report.checks[0].line - 1].strip().startswith("replicas:")
@@ -139,7 +156,8 @@ def test_crds_are_not_read_for_built_in_kinds(course, monkeypatch):
 
     monkeypatch.setattr(schema, "crd_schemas", boom)
     report = Grader(course.scenario("gpu-limits"), crd_dir=course.crd_dir).grade_text(
-        course.scenario("gpu-limits").answer_text(), "a.yaml")
+        course.scenario("gpu-limits").answer_text(), "a.yaml"
+    )
     assert report.passed
 
 
@@ -169,12 +187,14 @@ def test_object_is_null_for_checks_without_match(course):
     first = replace(scenario.checks[0])  # matched: binds object
     unmatched = replace(scenario.checks[1], id="u", match=None, expression="object == null")
     report = Grader(replace(scenario, checks=(first, unmatched))).grade_text(
-        scenario.answer_text(), "a")
+        scenario.answer_text(), "a"
+    )
     assert [c.status for c in report.checks] == ["pass", "pass"]
 
 
 def test_values_cel_cannot_represent_become_check_errors(grader):
-    report = grader.grade_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"
-                               "data:\n  ~: null-key\n", "x.yaml")
+    report = grader.grade_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  ~: null-key\n", "x.yaml"
+    )
     assert report.checks and {c.status for c in report.checks} <= {"error", "fail"}
     report.to_json()

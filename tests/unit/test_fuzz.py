@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 
 from app.grading.engine import Grader
 
-YAMLISH = st.text(alphabet=st.sampled_from(list("abk:- \n\t[]{}&*!|>'\"#%@`,?.0123456789")),
-                  max_size=300)
+YAMLISH = st.text(
+    alphabet=st.sampled_from(list("abk:- \n\t[]{}&*!|>'\"#%@`,?.0123456789")), max_size=300
+)
 FIXTURE_OK = [HealthCheck.function_scoped_fixture]
 
 
@@ -36,10 +37,15 @@ def test_grade_bytes_never_raises(grader, raw):
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=FIXTURE_OK)
-@given(data=st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10),
-                         lambda inner: st.lists(inner, max_size=4)
-                         | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-                         max_leaves=30))
+@given(
+    data=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+        lambda inner: (
+            st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+        ),
+        max_leaves=30,
+    )
+)
 def test_arbitrary_structures_never_raise(grader, data):
     import yaml
 

@@ -7,8 +7,15 @@ import sys
 
 from tests.conftest import REPO
 
-HEADLESS = ["app.cli", "app.grading.engine", "app.course.lint", "app.course.loader",
-            "app.grading.render", "app.cluster.profiles", "app.progress"]
+HEADLESS = [
+    "app.cli",
+    "app.grading.engine",
+    "app.course.lint",
+    "app.course.loader",
+    "app.grading.render",
+    "app.cluster.profiles",
+    "app.progress",
+]
 
 
 def test_check_path_loads_no_textual(tmp_path):
@@ -22,15 +29,18 @@ def test_check_path_loads_no_textual(tmp_path):
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'kubernetes'))\n"
         "print(','.join(bad))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=REPO, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
+    )
     assert out.stdout.strip() == ""
 
 
 def test_headless_modules_import_no_textual():
     for module in HEADLESS:
-        code = (f"import sys, {module}\n"
-                "print(any(m.split('.')[0] == 'textual' for m in sys.modules))")
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             cwd=REPO, check=True)
+        code = (
+            f"import sys, {module}\nprint(any(m.split('.')[0] == 'textual' for m in sys.modules))"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
+        )
         assert out.stdout.strip() == "False", module

@@ -42,6 +42,7 @@ def test_clean_copy_is_clean(mini_course):
 def test_vacuous_check_is_caught(mini_course):
     def weaken(data):
         data["checks"][0]["expression"] = "true"
+
     edit_scenario(mini_course, weaken)
     found = problems(mini_course)
     assert any("does not fail on its wrong answer" in p for p in found)
@@ -57,6 +58,7 @@ def test_bad_cel_broken_lesson_link_and_failing_reference(mini_course):
         data["checks"][0]["expression"] = "podSpec(object).("
         data["lesson"] = "serving#no-such-section"
         data["checks"][1]["expression"] = "false"
+
     edit_scenario(mini_course, breakit)
     found = "\n".join(problems(mini_course))
     assert "CEL does not compile" in found
@@ -65,8 +67,10 @@ def test_bad_cel_broken_lesson_link_and_failing_reference(mini_course):
 
 
 def test_starter_that_passes_is_caught(mini_course):
-    shutil.copy(mini_course / "answers/gpu-limits/answer.yaml",
-                mini_course / "scenarios/gpu-limits/starter.yaml")
+    shutil.copy(
+        mini_course / "answers/gpu-limits/answer.yaml",
+        mini_course / "scenarios/gpu-limits/starter.yaml",
+    )
     with open(mini_course / "scenarios/gpu-limits/starter.yaml", "a") as handle:
         handle.write("# TODO nothing\n")
     assert any("starter already passes" in p for p in problems(mini_course))
@@ -81,12 +85,30 @@ def test_schema_errors_name_file_line_and_field(mini_course):
 
 
 def test_new_scaffold_is_flagged_until_filled(mini_course):
-    result = subprocess.run([sys.executable, "-m", "app", "--course", str(mini_course),
-                             "scenarios", "new", "my-drill", "--track", "serving"],
-                            capture_output=True, text=True, cwd=REPO)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "--course",
+            str(mini_course),
+            "scenarios",
+            "new",
+            "my-drill",
+            "--track",
+            "serving",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert result.returncode == 0, result.stderr
     assert (mini_course / "answers/my-drill/explanation.md").is_file()
-    lint = subprocess.run([sys.executable, "-m", "app", "scenarios", "lint", "--course",
-                           str(mini_course)], capture_output=True, text=True, cwd=REPO)
+    lint = subprocess.run(
+        [sys.executable, "-m", "app", "scenarios", "lint", "--course", str(mini_course)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert lint.returncode == 1
     assert "my-drill" in lint.stdout

@@ -33,8 +33,7 @@ def test_a_changed_scenario_is_reloaded_and_a_removed_one_dropped(tmp_path):
     cache = tmp_path / "index.json"
     load_index(root, cache)
     source = root / "scenarios" / "gpu-limits" / "scenario.yaml"
-    source.write_text(source.read_text().replace("title: Ask for a GPU",
-                                                 "title: Request a GPU"))
+    source.write_text(source.read_text().replace("title: Ask for a GPU", "title: Request a GPU"))
     stat = source.stat()
     os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     shutil.rmtree(root / "scenarios" / "serving-10k")
@@ -54,11 +53,14 @@ def test_a_broken_scenario_is_an_error_not_an_entry(tmp_path):
 def test_a_warm_index_does_not_import_the_loader(tmp_path):
     cache = tmp_path / "index.json"
     load_index(REPO, cache)
-    code = ("import sys\n"
-            "from app.progress.course_index import load_index\n"
-            f"cards, _ = load_index({str(REPO)!r}, __import__('pathlib').Path({str(cache)!r}))\n"
-            "assert cards\n"
-            "print('app.course.loader' in sys.modules, 'textual' in sys.modules)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=REPO, check=True)
+    code = (
+        "import sys\n"
+        "from app.progress.course_index import load_index\n"
+        f"cards, _ = load_index({str(REPO)!r}, __import__('pathlib').Path({str(cache)!r}))\n"
+        "assert cards\n"
+        "print('app.course.loader' in sys.modules, 'textual' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
+    )
     assert out.stdout.split() == ["False", "False"]

@@ -16,12 +16,16 @@ from app.progress.store import SCHEMA_VERSION, ProgressError, ProgressStore
 from tests.conftest import REPO
 
 
-def report(score_checks: list[tuple[str, str, int, int]], errors: int = 0,
-           scenario: str = "gpu-limits") -> Report:
-    checks = [CheckResult(check_id, check_id.title(), status, points, max_points, "concept-"
-                          + check_id) for check_id, status, points, max_points in score_checks]
-    result = Report(scenario, "answer.yaml", max_score=sum(c.max_points for c in checks),
-                    checks=checks)
+def report(
+    score_checks: list[tuple[str, str, int, int]], errors: int = 0, scenario: str = "gpu-limits"
+) -> Report:
+    checks = [
+        CheckResult(check_id, check_id.title(), status, points, max_points, "concept-" + check_id)
+        for check_id, status, points, max_points in score_checks
+    ]
+    result = Report(
+        scenario, "answer.yaml", max_score=sum(c.max_points for c in checks), checks=checks
+    )
     result.errors.extend(Diagnostic("bad", "schema", 1, 1) for _ in range(errors))
     return result
 
@@ -49,8 +53,10 @@ def test_attempts_keep_score_and_per_check_results(store):
     assert progress.attempts == 2 and progress.passed
     assert progress.best_score == 5 and progress.last_score == 5 and progress.max_score == 5
     outcomes = store.attempt_checks(first)
-    assert [(o.check_id, o.status, o.points) for o in outcomes] == [("a", "pass", 2),
-                                                                   ("b", "fail", 0)]
+    assert [(o.check_id, o.status, o.points) for o in outcomes] == [
+        ("a", "pass", 2),
+        ("b", "fail", 0),
+    ]
     assert store.concept_results() == {"concept-a": (1, 1), "concept-b": (1, 1)}
     assert store.export()["attempts"][0]["errors"] == 1
 
@@ -152,8 +158,9 @@ def test_a_kill_mid_write_leaves_a_readable_database(tmp_path):
         "'c', 'C', 'pass', 1, 1, 'k')]))\n"
         "    store.record_hint('s', i)\n"
     )
-    process = subprocess.Popen([sys.executable, "-c", writer], cwd=REPO, stdout=subprocess.PIPE,
-                               text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", writer], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
     assert process.stdout is not None and process.stdout.readline().strip() == "ready"
     time.sleep(0.5)
     process.send_signal(signal.SIGKILL)
@@ -163,5 +170,4 @@ def test_a_kill_mid_write_leaves_a_readable_database(tmp_path):
         progress = store.scenario_progress("s")
         assert progress.attempts >= 1 and progress.passed
         # Every attempt committed whole: one check row each.
-        assert all(len(store.attempt_checks(row["id"])) == 1
-                   for row in store.export()["attempts"])
+        assert all(len(store.attempt_checks(row["id"])) == 1 for row in store.export()["attempts"])

@@ -14,8 +14,12 @@ from app.progress.summary import format_seconds, summarize
 
 
 def attempt(scenario: str, passed: bool, at: float) -> Report:
-    return Report(scenario, "f", max_score=2, checks=[
-        CheckResult("c", "C", "pass" if passed else "fail", 2 if passed else 0, 2, "k")])
+    return Report(
+        scenario,
+        "f",
+        max_score=2,
+        checks=[CheckResult("c", "C", "pass" if passed else "fail", 2 if passed else 0, 2, "k")],
+    )
 
 
 def test_summary_by_track_with_continue_and_next(course):

@@ -5,11 +5,21 @@ import pytest
 from app.grading.quantity import QuantityError, format_quantity, parse_quantity
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("1", Fraction(1)), ("500m", Fraction(1, 2)), ("8Gi", Fraction(8 * 2**30)),
-    ("1.5", Fraction(3, 2)), ("1e3", Fraction(1000)), ("3000m", Fraction(3)),
-    ("0.1", Fraction(1, 10)), ("100m", Fraction(1, 10)), ("2k", Fraction(2000)), (4, Fraction(4)),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("1", Fraction(1)),
+        ("500m", Fraction(1, 2)),
+        ("8Gi", Fraction(8 * 2**30)),
+        ("1.5", Fraction(3, 2)),
+        ("1e3", Fraction(1000)),
+        ("3000m", Fraction(3)),
+        ("0.1", Fraction(1, 10)),
+        ("100m", Fraction(1, 10)),
+        ("2k", Fraction(2000)),
+        (4, Fraction(4)),
+    ],
+)
 def test_parse(text, expected):
     assert parse_quantity(text) == expected
 

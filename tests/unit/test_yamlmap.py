@@ -57,7 +57,13 @@ def test_decode_refuses_oversize_and_non_utf8():
 
 def test_parse_path_quoted_keys_and_wildcards():
     assert parse_path('spec.containers[*].resources.limits["nvidia.com/gpu"]') == [
-        "spec", "containers", "*", "resources", "limits", "nvidia.com/gpu"]
+        "spec",
+        "containers",
+        "*",
+        "resources",
+        "limits",
+        "nvidia.com/gpu",
+    ]
     assert parse_path("a[2].b") == ["a", 2, "b"]
 
 

@@ -25,8 +25,14 @@ class FollowUpScreen(ModalScreen[None]):
     """Asks the scenario's follow-up questions in turn."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+r,f5", "reveal", "Show model answer", id="followup.reveal", priority=True,
-                tooltip="Compare your answer with the key points and the model answer."),
+        Binding(
+            "ctrl+r,f5",
+            "reveal",
+            "Show model answer",
+            id="followup.reveal",
+            priority=True,
+            tooltip="Compare your answer with the key points and the model answer.",
+        ),
         Binding("1", "grade('again')", "Again", id="followup.again"),
         Binding("2", "grade('hard')", "Hard", id="followup.hard"),
         Binding("3", "grade('good')", "Good", id="followup.good"),
@@ -52,8 +58,12 @@ class FollowUpScreen(ModalScreen[None]):
             yield Static(id="followup-title", classes="dialog-title")
             with VerticalScroll(id="followup-scroll"):
                 yield Static(id="followup-question")
-                yield TextArea(id="followup-answer", soft_wrap=True, tab_behavior="focus",
-                               placeholder="Type your answer as you would say it, then ctrl+r.")
+                yield TextArea(
+                    id="followup-answer",
+                    soft_wrap=True,
+                    tab_behavior="focus",
+                    placeholder="Type your answer as you would say it, then ctrl+r.",
+                )
                 yield Static(id="followup-model")
                 with Horizontal(id="followup-grades"):
                     for number, grade in enumerate(SELF_GRADES, start=1):
@@ -66,8 +76,7 @@ class FollowUpScreen(ModalScreen[None]):
                 done = {g.question_index for g in self.kapp.store.self_grades(self.scenario.id)}
             except Exception:  # noqa: BLE001 - ProgressError: start at the top
                 done = set()
-            self.index = next((i for i in range(len(self.scenario.follow_ups)) if i not in done),
-                              0)
+            self.index = next((i for i in range(len(self.scenario.follow_ups)) if i not in done), 0)
         self._show()
 
     def _show(self) -> None:
@@ -75,9 +84,11 @@ class FollowUpScreen(ModalScreen[None]):
         question = questions[self.index]
         self.revealed = False
         self.query_one("#followup-title", Static).update(
-            f"Follow-up {self.index + 1}/{len(questions)} · {self.scenario.title}")
+            f"Follow-up {self.index + 1}/{len(questions)} · {self.scenario.title}"
+        )
         self.query_one("#followup-question", Static).update(
-            Text.assemble(("Interviewer: ", "bold"), question.question))
+            Text.assemble(("Interviewer: ", "bold"), question.question)
+        )
         answer = self.query_one("#followup-answer", TextArea)
         answer.read_only = False
         answer.load_text("")
@@ -124,15 +135,22 @@ class FollowUpScreen(ModalScreen[None]):
         question = self.scenario.follow_ups[self.index]
         answer = self.query_one("#followup-answer", TextArea).text
         index = self.index
-        self.kapp.record("self-grade", lambda s: s.record_self_grade(
-            self.scenario.id, index, question.question, answer, grade))
+        self.kapp.record(
+            "self-grade",
+            lambda s: s.record_self_grade(
+                self.scenario.id, index, question.question, answer, grade
+            ),
+        )
         self.graded.append(grade)
         if self.index + 1 < len(self.scenario.follow_ups):
             self.index += 1
             self._show()
             return
-        self.notify(f"Follow-ups done: {', '.join(self.graded)}. Questions you marked 'again' "
-                    "are worth another go tomorrow.", title="Follow-ups")
+        self.notify(
+            f"Follow-ups done: {', '.join(self.graded)}. Questions you marked 'again' "
+            "are worth another go tomorrow.",
+            title="Follow-ups",
+        )
         self.dismiss(None)
 
     def action_close(self) -> None:

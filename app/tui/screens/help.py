@@ -19,9 +19,14 @@ from app.tui.widgets.footer import KeyFooter
 if TYPE_CHECKING:
     from app.tui.app import KprepApp
 
-_CONTEXT = {"HomeScreen": "Home", "LessonScreen": "Lesson", "ScenarioScreen": "Scenario",
-            "FollowUpScreen": "Follow-up questions", "ReferenceScreen": "Reference answer",
-            "PlacementScreen": "Cluster placement"}
+_CONTEXT = {
+    "HomeScreen": "Home",
+    "LessonScreen": "Lesson",
+    "ScenarioScreen": "Scenario",
+    "FollowUpScreen": "Follow-up questions",
+    "ReferenceScreen": "Reference answer",
+    "PlacementScreen": "Cluster placement",
+}
 
 
 class HelpScreen(ModalScreen[None]):
@@ -37,9 +42,12 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-dialog"):
-            yield Static(Text.assemble(("Key bindings", "bold"),
-                                       ("  remap any id in config.toml [keymap]", "dim")),
-                         id="help-title")
+            yield Static(
+                Text.assemble(
+                    ("Key bindings", "bold"), ("  remap any id in config.toml [keymap]", "dim")
+                ),
+                id="help-title",
+            )
             with VerticalScroll(id="help-scroll"):
                 for title, table in self._tables():
                     yield Static(Text(title, style="bold"), classes="help-section")
@@ -73,8 +81,9 @@ class HelpScreen(ModalScreen[None]):
             table.add_column("action", ratio=1)
             table.add_column("id", style="dim", no_wrap=True, min_width=id_width)
             for binding in bindings:
-                table.add_row(self._keys(binding), binding.tooltip or binding.description,
-                              binding.id or "")
+                table.add_row(
+                    self._keys(binding), binding.tooltip or binding.description, binding.id or ""
+                )
             tables.append((title + ("  (this screen)" if title == current else ""), table))
         editor = Table(box=None, show_header=False, padding=(0, 1), expand=True)
         editor.add_column("keys", style="bold", no_wrap=True, min_width=14)

@@ -22,20 +22,33 @@ from app.tui.widgets.footer import KeyFooter
 if TYPE_CHECKING:
     from app.tui.app import KprepApp
 
-_STATUS = {"solved": ("✓", "green"), "attempted": ("◐", "yellow"), "started": ("·", "yellow"),
-           "new": (" ", "")}
+_STATUS = {
+    "solved": ("✓", "green"),
+    "attempted": ("◐", "yellow"),
+    "started": ("·", "yellow"),
+    "new": (" ", ""),
+}
 
 
 class HomeScreen(Screen[None]):
     """Tracks on the left, the highlighted track's scenarios on the right."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "continue", "Continue", id="home.continue",
-                tooltip="Open the scenario you worked on last."),
-        Binding("n", "next", "Next", id="home.next",
-                tooltip="Open the recommended next scenario."),
-        Binding("l", "lesson", "Lesson", id="home.lesson",
-                tooltip="Read the highlighted track's lesson."),
+        Binding(
+            "c",
+            "continue",
+            "Continue",
+            id="home.continue",
+            tooltip="Open the scenario you worked on last.",
+        ),
+        Binding("n", "next", "Next", id="home.next", tooltip="Open the recommended next scenario."),
+        Binding(
+            "l",
+            "lesson",
+            "Lesson",
+            id="home.lesson",
+            tooltip="Read the highlighted track's lesson.",
+        ),
         Binding("tab", "app.focus_next", "Switch pane", id="home.focus-next", show=False),
     ]
 
@@ -64,8 +77,9 @@ class HomeScreen(Screen[None]):
                 yield OptionList(id="tracks")
             with Vertical(id="scenarios-pane"):
                 yield Static("Scenarios", classes="pane-title", id="scenarios-title")
-                table: DataTable[str | Text] = DataTable(id="scenarios", cursor_type="row",
-                                                        zebra_stripes=False)
+                table: DataTable[str | Text] = DataTable(
+                    id="scenarios", cursor_type="row", zebra_stripes=False
+                )
                 yield table
                 yield Static(id="scenario-detail")
         yield Static(id="notes")
@@ -119,9 +133,11 @@ class HomeScreen(Screen[None]):
             self.summary = summarize(scenarios, ProgressStore.in_memory(), error_notes)
         summary = self.summary
         self.query_one("#continue", Static).update(
-            _banner("Continue", summary.continue_with, "c"), layout=False)
-        self.query_one("#next", Static).update(_banner("Next", summary.recommended, "n"),
-                                               layout=False)
+            _banner("Continue", summary.continue_with, "c"), layout=False
+        )
+        self.query_one("#next", Static).update(
+            _banner("Next", summary.recommended, "n"), layout=False
+        )
         notes = self.query_one("#notes", Static)
         notes.update("\n".join(f"note: {n}" for n in summary.notes[:3]))
         notes.display = bool(summary.notes)
@@ -179,7 +195,8 @@ class HomeScreen(Screen[None]):
             return
         self._track = track
         self.query_one("#scenarios-title", Static).update(
-            f"{row.title} · {row.solved}/{row.total} solved", layout=False)
+            f"{row.title} · {row.solved}/{row.total} solved", layout=False
+        )
         if self._title_width() != self._columns_width:
             self._add_columns()  # the pane has its real width now (or was resized)
         table = self.query_one("#scenarios", DataTable)
@@ -195,13 +212,20 @@ class HomeScreen(Screen[None]):
             mark, colour = _STATUS[item.status]
             title = Text(item.scenario.title, no_wrap=True, overflow="ellipsis")
             title.truncate(width, overflow="ellipsis")
-            best = (f"{item.progress.best_score}/{item.scenario.max_score}"
-                    if item.progress.best_score is not None else "")
-            table.add_row(Text(mark, style=colour), title, item.scenario.difficulty,
-                          best, key=item.scenario.id)
+            best = (
+                f"{item.progress.best_score}/{item.scenario.max_score}"
+                if item.progress.best_score is not None
+                else ""
+            )
+            table.add_row(
+                Text(mark, style=colour),
+                title,
+                item.scenario.difficulty,
+                best,
+                key=item.scenario.id,
+            )
         if not row.scenarios:
-            table.add_row("", Text("No scenarios in this track yet.", style="dim"), "", "",
-                          key="")
+            table.add_row("", Text("No scenarios in this track yet.", style="dim"), "", "", key="")
         if keep:
             with contextlib.suppress(Exception):  # the row may be gone
                 table.move_cursor(row=table.get_row_index(keep))
@@ -219,8 +243,7 @@ class HomeScreen(Screen[None]):
     @on(DataTable.RowHighlighted, "#scenarios")
     def _scenario_highlighted(self, event: DataTable.RowHighlighted) -> None:
         row = self.summary.row(event.row_key.value or "") if self.summary else None
-        self.query_one("#scenario-detail", Static).update(_detail(row) if row else "",
-                                                          layout=False)
+        self.query_one("#scenario-detail", Static).update(_detail(row) if row else "", layout=False)
 
     @on(DataTable.RowSelected, "#scenarios")
     async def _scenario_selected(self, event: DataTable.RowSelected) -> None:
@@ -260,8 +283,10 @@ def _detail(row: ScenarioRow) -> Text:
     s, p = row.scenario, row.progress
     text = Text()
     text.append(f"{s.id}", style="bold")
-    text.append(f" · {s.difficulty} · {len(s.checks)} checks · {len(s.hints)} hints"
-                f" · lesson {s.lesson}", style="dim")
+    text.append(
+        f" · {s.difficulty} · {len(s.checks)} checks · {len(s.hints)} hints · lesson {s.lesson}",
+        style="dim",
+    )
     text.append("\n")
     if not p.attempts and not p.seconds:
         text.append("not started · enter opens it", style="dim")

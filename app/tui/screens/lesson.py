@@ -33,8 +33,9 @@ if TYPE_CHECKING:
     from app.tui.app import KprepApp
 
 
-def scenarios_for(lesson: Lesson, section: str | None, scenarios: list[ScenarioCard]
-                  ) -> tuple[list[ScenarioCard], list[ScenarioCard]]:
+def scenarios_for(
+    lesson: Lesson, section: str | None, scenarios: list[ScenarioCard]
+) -> tuple[list[ScenarioCard], list[ScenarioCard]]:
     """(scenarios for `section` and its sub-sections, scenarios for the whole lesson)."""
     track_wide = [s for s in scenarios if s.lesson == lesson.track]
     if section is None:
@@ -43,12 +44,11 @@ def scenarios_for(lesson: Lesson, section: str | None, scenarios: list[ScenarioC
     start = next((i for i, s in enumerate(lesson.sections) if s.slug == section), None)
     if start is not None:
         level = lesson.sections[start].level
-        for sub in lesson.sections[start + 1:]:
+        for sub in lesson.sections[start + 1 :]:
             if sub.level <= level:
                 break
             covered.add(sub.slug)
-    here = [s for s in scenarios
-            if s.lesson_track == lesson.track and s.lesson_section in covered]
+    here = [s for s in scenarios if s.lesson_track == lesson.track and s.lesson_section in covered]
     return here, track_wide
 
 
@@ -67,7 +67,7 @@ def split_sections(lesson: Lesson) -> list[tuple[Section | None, str]]:
         chunks.append((None, "\n".join(intro).strip()))
     for index, section in enumerate(lesson.sections):
         end = cuts[index + 1] if index + 1 < len(cuts) else len(lines)
-        chunks.append((section, "\n".join(lines[cuts[index]:end]).strip()))
+        chunks.append((section, "\n".join(lines[cuts[index] : end]).strip()))
     return chunks
 
 
@@ -77,34 +77,52 @@ def markdown_theme(app: Any) -> Theme:
     accent = theme.accent or theme.primary
     secondary = theme.secondary or theme.primary
     muted = "grey50"
-    return Theme({
-        "markdown.h1": f"bold {theme.primary}",
-        "markdown.h2": f"bold underline {theme.primary}",
-        "markdown.h3": f"bold {secondary}",
-        "markdown.h4": f"italic {secondary}",
-        "markdown.code": f"bold {accent}",
-        "markdown.code_block": f"{accent}",
-        "markdown.block_quote": f"italic {muted}",
-        "markdown.list": f"{theme.primary}",
-        "markdown.item.number": f"{theme.primary}",
-        "markdown.link": f"underline {secondary}",
-        "markdown.link_url": f"underline {muted}",
-        "markdown.table.border": muted,
-        "markdown.table.header": f"bold {theme.primary}",
-        "markdown.hr": muted,
-    })
+    return Theme(
+        {
+            "markdown.h1": f"bold {theme.primary}",
+            "markdown.h2": f"bold underline {theme.primary}",
+            "markdown.h3": f"bold {secondary}",
+            "markdown.h4": f"italic {secondary}",
+            "markdown.code": f"bold {accent}",
+            "markdown.code_block": f"{accent}",
+            "markdown.block_quote": f"italic {muted}",
+            "markdown.list": f"{theme.primary}",
+            "markdown.item.number": f"{theme.primary}",
+            "markdown.link": f"underline {secondary}",
+            "markdown.link_url": f"underline {muted}",
+            "markdown.table.border": muted,
+            "markdown.table.header": f"bold {theme.primary}",
+            "markdown.hr": muted,
+        }
+    )
 
 
 class LessonScreen(Screen[None]):
     """One track's lesson."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("t", "focus_toc", "Contents", id="lesson.contents",
-                tooltip="Move to the table of contents."),
-        Binding("p", "focus_practice", "Practise", id="lesson.practise",
-                tooltip="Move to the scenarios for this section."),
-        Binding("r", "focus_text", "Read", id="lesson.read", show=False,
-                tooltip="Move to the lesson text."),
+        Binding(
+            "t",
+            "focus_toc",
+            "Contents",
+            id="lesson.contents",
+            tooltip="Move to the table of contents.",
+        ),
+        Binding(
+            "p",
+            "focus_practice",
+            "Practise",
+            id="lesson.practise",
+            tooltip="Move to the scenarios for this section.",
+        ),
+        Binding(
+            "r",
+            "focus_text",
+            "Read",
+            id="lesson.read",
+            show=False,
+            tooltip="Move to the lesson text.",
+        ),
         Binding("escape", "back", "Back", id="lesson.back"),
     ]
 
@@ -117,8 +135,11 @@ class LessonScreen(Screen[None]):
         self._initial_section = section
         self._scenarios: list[ScenarioCard] = []
         self._chunks = split_sections(lesson)
-        self._widget_ids = {section.slug: f"section-{index}"
-                            for index, (section, _) in enumerate(self._chunks) if section}
+        self._widget_ids = {
+            section.slug: f"section-{index}"
+            for index, (section, _) in enumerate(self._chunks)
+            if section
+        }
         self._tree_nodes: dict[str, TreeNode[str]] = {}
         self._theme_pushed = False
 
@@ -127,8 +148,9 @@ class LessonScreen(Screen[None]):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        yield Static(Text.assemble((f" {self.lesson.title}", "bold"), ("  lesson", "dim")),
-                     id="lesson-title")
+        yield Static(
+            Text.assemble((f" {self.lesson.title}", "bold"), ("  lesson", "dim")), id="lesson-title"
+        )
         with Horizontal(id="lesson-body"):
             yield self._toc()
             with Vertical(id="lesson-main"):
@@ -164,8 +186,9 @@ class LessonScreen(Screen[None]):
         self._scenarios = [s for s in scenarios if s.lesson_track == self.track]
         self._render_sections()
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._render_sections())
-        self.watch(self.query_one("#lesson-scroll", VerticalScroll), "scroll_y",
-                   self._scrolled, init=False)
+        self.watch(
+            self.query_one("#lesson-scroll", VerticalScroll), "scroll_y", self._scrolled, init=False
+        )
         self._show_practice()
         self.query_one("#lesson-scroll").focus()
         self.kapp.first_screen_ready()
@@ -183,7 +206,8 @@ class LessonScreen(Screen[None]):
         code_theme = "monokai" if self.app.current_theme.dark else "default"
         for index, (_section, text) in enumerate(self._chunks):
             self.query_one(f"#section-{index}", Static).update(
-                RichMarkdown(text, code_theme=code_theme, hyperlinks=False))
+                RichMarkdown(text, code_theme=code_theme, hyperlinks=False)
+            )
 
     def on_unmount(self) -> None:
         if self._theme_pushed:
@@ -197,7 +221,8 @@ class LessonScreen(Screen[None]):
             self.notify(f"the lesson has no section {slug!r}", severity="warning")
             return
         self.query_one("#lesson-scroll", VerticalScroll).scroll_to_widget(
-            self.query_one(f"#{widget_id}"), top=True, animate=False)
+            self.query_one(f"#{widget_id}"), top=True, animate=False
+        )
         self._set_section(slug)
 
     def _scrolled(self, _value: float) -> None:
@@ -231,15 +256,20 @@ class LessonScreen(Screen[None]):
         here, track_wide = scenarios_for(self.lesson, self.current_section, self._scenarios)
         section = self.lesson.section(self.current_section) if self.current_section else None
         title = self.query_one("#practice-title", Static)
-        title.update(Text.assemble(("Practise", "bold"),
-                                   (f" · {section.title}" if section else " · whole lesson",
-                                    "dim"), ("  p, then enter", "dim")))
+        title.update(
+            Text.assemble(
+                ("Practise", "bold"),
+                (f" · {section.title}" if section else " · whole lesson", "dim"),
+                ("  p, then enter", "dim"),
+            )
+        )
         practice = self.query_one("#practice", OptionList)
         practice.clear_options()
         options: list[Option] = []
         for scenario in here:
-            options.append(Option(f"▶ {scenario.title}  ({scenario.difficulty})",
-                                  id=f"s:{scenario.id}"))
+            options.append(
+                Option(f"▶ {scenario.title}  ({scenario.difficulty})", id=f"s:{scenario.id}")
+            )
         shown = {s.id for s in here}
         for scenario in [*track_wide, *self._scenarios]:
             if scenario.id in shown:
@@ -247,12 +277,20 @@ class LessonScreen(Screen[None]):
             shown.add(scenario.id)
             where = self.lesson.section(scenario.lesson_section or "")
             label = f"in: {where.title}" if where else "whole lesson"
-            options.append(Option(Text.assemble(f"  {scenario.title}  ",
-                                                (f"({scenario.difficulty}, {label})", "dim")),
-                                  id=f"s:{scenario.id}"))
+            options.append(
+                Option(
+                    Text.assemble(
+                        f"  {scenario.title}  ", (f"({scenario.difficulty}, {label})", "dim")
+                    ),
+                    id=f"s:{scenario.id}",
+                )
+            )
         if not options:
-            options.append(Option(Text("No scenarios for this lesson yet.", style="dim"),
-                                  id="none", disabled=True))
+            options.append(
+                Option(
+                    Text("No scenarios for this lesson yet.", style="dim"), id="none", disabled=True
+                )
+            )
         practice.add_options(options)
 
     @on(Tree.NodeSelected, "#toc")

@@ -82,8 +82,13 @@ class PlacementScreen(ModalScreen[None]):
         Binding("escape,q", "close", "Close", id="placement.close"),
     ]
 
-    def __init__(self, scenario: Scenario, report: Any, answer_text: str,
-                 nodes: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        report: Any,
+        answer_text: str,
+        nodes: list[dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__()
         self.scenario = scenario
         self.report = report
@@ -95,8 +100,11 @@ class PlacementScreen(ModalScreen[None]):
         report = self.report
         verdict = "all checks pass" if report.passed else "some checks fail"
         with Vertical(id="placement-dialog", classes="dialog wide"):
-            yield Static(f"On the cluster · {self.scenario.title} · score "
-                         f"{report.score}/{report.max_score}, {verdict}", classes="dialog-title")
+            yield Static(
+                f"On the cluster · {self.scenario.title} · score "
+                f"{report.score}/{report.max_score}, {verdict}",
+                classes="dialog-title",
+            )
             yield DataTable(id="placement-nodes", cursor_type="row")
             with VerticalScroll(id="placement-pending"):
                 yield Static(self._pending_text(), id="placement-pending-text")
@@ -132,8 +140,11 @@ class PlacementScreen(ModalScreen[None]):
             pods = by_node.get(node, [])
             used = sum(workloads.get(owner_of(p.pod, workloads) or "", 0) for p in pods)
             total = capacity.get(node)
-            gauge = f"{used}/{total} " + "■" * used + "□" * max(0, total - used) \
-                if total is not None else str(used)
+            gauge = (
+                f"{used}/{total} " + "■" * used + "□" * max(0, total - used)
+                if total is not None
+                else str(used)
+            )
             names = ", ".join(f"{p.pod} ({p.phase})" for p in pods) or "—"
             table.add_row(node, gauge, names)
         table.focus()

@@ -20,8 +20,16 @@ from app.tui.widgets.footer import KeyFooter
 
 def unified_diff(candidate: str, reference: str) -> Text:
     """`difflib` unified diff of the draft against the reference, coloured."""
-    lines = list(difflib.unified_diff(candidate.splitlines(), reference.splitlines(),
-                                      "your answer", "reference", lineterm="", n=3))
+    lines = list(
+        difflib.unified_diff(
+            candidate.splitlines(),
+            reference.splitlines(),
+            "your answer",
+            "reference",
+            lineterm="",
+            n=3,
+        )
+    )
     if not lines:
         return Text("Your answer is identical to the reference.", style="green")
     text = Text()
@@ -62,14 +70,24 @@ class ReferenceScreen(ModalScreen[None]):
         with Vertical(id="reference-dialog", classes="dialog wide"):
             yield Static(f"Reference answer · {self.scenario.title}", classes="dialog-title")
             with TabbedContent(initial="diff"):
-                with TabPane("Diff (yours → reference)", id="diff"), \
-                        VerticalScroll(id="diff-scroll"):
+                with (
+                    TabPane("Diff (yours → reference)", id="diff"),
+                    VerticalScroll(id="diff-scroll"),
+                ):
                     yield Static(unified_diff(self.candidate, self.answer), id="diff-text")
                 with TabPane("Answer", id="answer"):
-                    yield TextArea(self.answer, language=yaml_language(), read_only=True,
-                                   show_line_numbers=True, soft_wrap=False, id="answer-text")
-                with TabPane("Explanation", id="explanation"), \
-                        VerticalScroll(id="explanation-scroll"):
+                    yield TextArea(
+                        self.answer,
+                        language=yaml_language(),
+                        read_only=True,
+                        show_line_numbers=True,
+                        soft_wrap=False,
+                        id="answer-text",
+                    )
+                with (
+                    TabPane("Explanation", id="explanation"),
+                    VerticalScroll(id="explanation-scroll"),
+                ):
                     yield Markdown(self.explanation, open_links=False)
             yield KeyFooter()
 
@@ -81,6 +99,9 @@ class ReferenceScreen(ModalScreen[None]):
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
-        target = {"diff": "#diff-scroll", "answer": "#answer-text",
-                  "explanation": "#explanation-scroll"}[tab]
+        target = {
+            "diff": "#diff-scroll",
+            "answer": "#answer-text",
+            "explanation": "#explanation-scroll",
+        }[tab]
         self.query_one(target).focus()

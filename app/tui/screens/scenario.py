@@ -59,30 +59,96 @@ class ScenarioScreen(Screen[None]):
 
     AUTO_FOCUS = "#editor"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+r,f5", "grade", "Grade", id="scenario.grade", priority=True,
-                tooltip="Grade the answer and record the attempt."),
-        Binding("ctrl+g", "hint", "Hint", id="scenario.hint", priority=True,
-                tooltip="Show the next hint (hints are counted)."),
-        Binding("ctrl+o", "reference", "Answer", id="scenario.reference", priority=True,
-                tooltip="The reference answer, its explanation and a diff against yours."),
-        Binding("ctrl+f", "follow_ups", "Follow-ups", id="scenario.follow-ups", priority=True,
-                tooltip="The interviewer's next questions (after passing)."),
-        Binding("ctrl+l", "check_live", "Cluster", id="scenario.check-live", priority=True,
-                tooltip="Apply the answer to the local cluster and show where pods landed."),
-        Binding("ctrl+e", "external_editor", "$EDITOR", id="scenario.external-editor",
-                priority=True, show=False, tooltip="Open the draft in your own editor."),
-        Binding("ctrl+n,f8", "next_problem", "Next problem", id="scenario.next-problem",
-                priority=True, show=False,
-                tooltip="Move the cursor to the next failed check or problem."),
-        Binding("f4", "lesson", "Lesson", id="scenario.lesson",
-                tooltip="Read the lesson section this scenario practises."),
-        Binding("f9", "reset", "Reset", id="scenario.reset", show=False,
-                tooltip="Restore the starter (asks first; ctrl+z undoes it)."),
-        Binding("f6", "focus_results", "Results", id="scenario.focus-results", show=False,
-                priority=True,
-                tooltip="Move focus between the editor and the results list."),
-        Binding("escape", "back", "Back", id="scenario.back", show=False,
-                tooltip="Back (from the editor, escape first leaves the editor)."),
+        Binding(
+            "ctrl+r,f5",
+            "grade",
+            "Grade",
+            id="scenario.grade",
+            priority=True,
+            tooltip="Grade the answer and record the attempt.",
+        ),
+        Binding(
+            "ctrl+g",
+            "hint",
+            "Hint",
+            id="scenario.hint",
+            priority=True,
+            tooltip="Show the next hint (hints are counted).",
+        ),
+        Binding(
+            "ctrl+o",
+            "reference",
+            "Answer",
+            id="scenario.reference",
+            priority=True,
+            tooltip="The reference answer, its explanation and a diff against yours.",
+        ),
+        Binding(
+            "ctrl+f",
+            "follow_ups",
+            "Follow-ups",
+            id="scenario.follow-ups",
+            priority=True,
+            tooltip="The interviewer's next questions (after passing).",
+        ),
+        Binding(
+            "ctrl+l",
+            "check_live",
+            "Cluster",
+            id="scenario.check-live",
+            priority=True,
+            tooltip="Apply the answer to the local cluster and show where pods landed.",
+        ),
+        Binding(
+            "ctrl+e",
+            "external_editor",
+            "$EDITOR",
+            id="scenario.external-editor",
+            priority=True,
+            show=False,
+            tooltip="Open the draft in your own editor.",
+        ),
+        Binding(
+            "ctrl+n,f8",
+            "next_problem",
+            "Next problem",
+            id="scenario.next-problem",
+            priority=True,
+            show=False,
+            tooltip="Move the cursor to the next failed check or problem.",
+        ),
+        Binding(
+            "f4",
+            "lesson",
+            "Lesson",
+            id="scenario.lesson",
+            tooltip="Read the lesson section this scenario practises.",
+        ),
+        Binding(
+            "f9",
+            "reset",
+            "Reset",
+            id="scenario.reset",
+            show=False,
+            tooltip="Restore the starter (asks first; ctrl+z undoes it).",
+        ),
+        Binding(
+            "f6",
+            "focus_results",
+            "Results",
+            id="scenario.focus-results",
+            show=False,
+            priority=True,
+            tooltip="Move focus between the editor and the results list.",
+        ),
+        Binding(
+            "escape",
+            "back",
+            "Back",
+            id="scenario.back",
+            show=False,
+            tooltip="Back (from the editor, escape first leaves the editor).",
+        ),
     ]
 
     def __init__(self, scenario: Scenario, *, cursor_blink: bool = True) -> None:
@@ -185,8 +251,12 @@ class ScenarioScreen(Screen[None]):
             self.disk_mtime = draft.mtime_ns
         else:
             self.save_failed = True
-            kapp.notify(f"{draft.problem}. Your draft is kept in memory; nothing is lost while "
-                        "kprep runs.", title="Workspace", severity="error", timeout=15)
+            kapp.notify(
+                f"{draft.problem}. Your draft is kept in memory; nothing is lost while kprep runs.",
+                title="Workspace",
+                severity="error",
+                timeout=15,
+            )
         kapp.record("time", lambda s: setattr(self, "_visit_id", s.start_visit(scenario.id)))
         self._tick_at = time.monotonic()
         self.query_one("#scenario-title", Static).update(self._title_text(), layout=False)
@@ -217,8 +287,7 @@ class ScenarioScreen(Screen[None]):
 
     @on(GraderFailed)
     def _grader_failed(self, message: GraderFailed) -> None:
-        self.notify(f"the grader could not start: {message.error}", severity="error",
-                    timeout=15)
+        self.notify(f"the grader could not start: {message.error}", severity="error", timeout=15)
 
     def _start_grade(self, explicit: bool) -> None:
         if self.grader is None:
@@ -236,8 +305,7 @@ class ScenarioScreen(Screen[None]):
         except Exception as exc:  # noqa: BLE001 - the engine should not raise; never crash
             from app.grading.report import Diagnostic, Report
 
-            report = Report(scenario=self.scenario.id, file=file,
-                            max_score=self.scenario.max_score)
+            report = Report(scenario=self.scenario.id, file=file, max_score=self.scenario.max_score)
             report.errors.append(Diagnostic(f"the grader failed: {exc}", "yaml"))
         elapsed = (time.perf_counter() - started) * 1000
         self.post_message(GradeFinished(report, version, explicit, elapsed))
@@ -263,8 +331,11 @@ class ScenarioScreen(Screen[None]):
         self.query_one("#scenario-title", Static).update(self._title_text(), layout=False)
         if first_pass:
             extra = " Press ctrl+f for the follow-up questions." if self.scenario.follow_ups else ""
-            self.notify(f"All checks pass: {report.score}/{report.max_score}.{extra}",
-                        title="Passed", timeout=8)
+            self.notify(
+                f"All checks pass: {report.score}/{report.max_score}.{extra}",
+                title="Passed",
+                timeout=8,
+            )
         elif report.passed:
             self.notify(f"All checks pass: {report.score}/{report.max_score}.", title="Passed")
         self._update_status()
@@ -289,8 +360,9 @@ class ScenarioScreen(Screen[None]):
         self.version += 1
         if self._grade_timer is not None:
             self._grade_timer.stop()
-        self._grade_timer = self.set_timer(GRADE_DELAY, lambda: self._start_grade(False),
-                                           name="grade-as-you-type")
+        self._grade_timer = self.set_timer(
+            GRADE_DELAY, lambda: self._start_grade(False), name="grade-as-you-type"
+        )
         if self._save_timer is not None:
             self._save_timer.stop()
         self._save_timer = self.set_timer(SAVE_DELAY, self.save_draft, name="save-draft")
@@ -311,9 +383,13 @@ class ScenarioScreen(Screen[None]):
             mtime = self.kapp.workspace.save(self.scenario.id, text)
         except WorkspaceError as exc:
             if not self.save_failed:
-                self.notify(f"{exc}. Your draft is kept in memory; nothing is lost while kprep "
-                            "runs, and on exit it is copied to the temp folder.",
-                            title="Workspace", severity="error", timeout=15)
+                self.notify(
+                    f"{exc}. Your draft is kept in memory; nothing is lost while kprep "
+                    "runs, and on exit it is copied to the temp folder.",
+                    title="Workspace",
+                    severity="error",
+                    timeout=15,
+                )
             self.save_failed = True
             self._update_status()
             return False
@@ -354,9 +430,13 @@ class ScenarioScreen(Screen[None]):
             return
         if self._conflict_notified_mtime != mtime:
             self._conflict_notified_mtime = mtime
-            self.notify(f"{self.draft_path} changed outside kprep, and you have unsaved edits "
-                        "here; kprep keeps yours and will overwrite the file when it saves.",
-                        title="Draft changed on disk", severity="warning", timeout=15)
+            self.notify(
+                f"{self.draft_path} changed outside kprep, and you have unsaved edits "
+                "here; kprep keeps yours and will overwrite the file when it saves.",
+                title="Draft changed on disk",
+                severity="warning",
+                timeout=15,
+            )
         self.disk_mtime = mtime
 
     def _update_status(self) -> None:
@@ -437,13 +517,11 @@ class ScenarioScreen(Screen[None]):
         hints = self.query_one("#hints", Static)
         shown = self.scenario.hints[: self.hints_shown]
         if not shown:
-            hints.update(Text(f"{len(self.scenario.hints)} hint(s) available: ctrl+g",
-                              style="dim"))
+            hints.update(Text(f"{len(self.scenario.hints)} hint(s) available: ctrl+g", style="dim"))
             return
         text = Text()
         for index, hint in enumerate(shown, start=1):
-            text.append(f"Hint {index}/{len(self.scenario.hints)} ({hint.level})\n",
-                        style="bold")
+            text.append(f"Hint {index}/{len(self.scenario.hints)} ({hint.level})\n", style="bold")
             text.append(hint.text + "\n\n")
         text.rstrip()
         hints.update(text)
@@ -483,8 +561,11 @@ class ScenarioScreen(Screen[None]):
             self.notify("Nothing to jump to: no failed check or problem has a line.")
             return
         current = results.highlighted_option.id if results.highlighted_option else None
-        following = targets[(targets.index(current) + 1) % len(targets)] \
-            if current in targets else targets[0]
+        following = (
+            targets[(targets.index(current) + 1) % len(targets)]
+            if current in targets
+            else targets[0]
+        )
         results.highlighted = results.get_option_index(following)
         target = results.target(following)
         if target is not None:
@@ -526,11 +607,15 @@ class ScenarioScreen(Screen[None]):
             self.save_draft()
             self.notify("Starter restored (ctrl+z undoes it).")
 
-        self.app.push_screen(ConfirmScreen(
-            "Restore the starter?",
-            f"Your draft {_short_path(self.draft_path)} is replaced by the scenario's starter. "
-            "Progress is kept, and ctrl+z in the editor brings your draft back.",
-            confirm="Restore starter"), confirmed)
+        self.app.push_screen(
+            ConfirmScreen(
+                "Restore the starter?",
+                f"Your draft {_short_path(self.draft_path)} is replaced by the scenario's starter. "
+                "Progress is kept, and ctrl+z in the editor brings your draft back.",
+                confirm="Restore starter",
+            ),
+            confirmed,
+        )
 
     def action_reference(self) -> None:
         from app.tui.screens.dialogs import ConfirmScreen
@@ -550,8 +635,9 @@ class ScenarioScreen(Screen[None]):
                 explanation = "_No explanation for this scenario._"
             before_pass = not self.passed_before
             self.kapp.record("reveal", lambda s: s.record_reveal(self.scenario.id, before_pass))
-            self.app.push_screen(ReferenceScreen(self.scenario, self.editor.text, answer,
-                                                 explanation))
+            self.app.push_screen(
+                ReferenceScreen(self.scenario, self.editor.text, answer, explanation)
+            )
 
         revealed = False
         try:
@@ -561,11 +647,15 @@ class ScenarioScreen(Screen[None]):
         if self.passed_before or revealed:
             show()
             return
-        self.app.push_screen(ConfirmScreen(
-            "Show the reference answer?",
-            "You have not passed this scenario yet. Seeing the answer now is recorded in your "
-            "progress; a hint (ctrl+g) may be enough.",
-            confirm="Show answer"), show)
+        self.app.push_screen(
+            ConfirmScreen(
+                "Show the reference answer?",
+                "You have not passed this scenario yet. Seeing the answer now is recorded in your "
+                "progress; a hint (ctrl+g) may be enough.",
+                confirm="Show answer",
+            ),
+            show,
+        )
 
     def action_follow_ups(self) -> None:
         from app.tui.screens.followup import FollowUpScreen
@@ -580,21 +670,30 @@ class ScenarioScreen(Screen[None]):
 
     def action_external_editor(self) -> None:
         if not self.save_draft() or self.draft_path is None:
-            self.notify("The draft cannot be saved to the workspace, so another editor cannot "
-                        "open it.", severity="error")
+            self.notify(
+                "The draft cannot be saved to the workspace, so another editor cannot open it.",
+                severity="error",
+            )
             return
         command = [*self.kapp.settings.editor_command(), str(self.draft_path)]
         try:
             with self.app.suspend():
                 subprocess.run(command, check=False)
         except SuspendNotSupported:
-            self.notify("This terminal cannot hand over to another editor; edit "
-                        f"{self.draft_path} in another window: kprep picks the change up.",
-                        severity="warning", timeout=10)
+            self.notify(
+                "This terminal cannot hand over to another editor; edit "
+                f"{self.draft_path} in another window: kprep picks the change up.",
+                severity="warning",
+                timeout=10,
+            )
             return
         except OSError as exc:
-            self.notify(f"cannot run {command[0]!r}: {exc.strerror or exc}. Set $EDITOR or "
-                        "[ui] editor in config.toml.", severity="error", timeout=10)
+            self.notify(
+                f"cannot run {command[0]!r}: {exc.strerror or exc}. Set $EDITOR or "
+                "[ui] editor in config.toml.",
+                severity="error",
+                timeout=10,
+            )
             return
         self.reload_from_disk()
         self.editor.focus()
@@ -621,8 +720,12 @@ class ScenarioScreen(Screen[None]):
             return
         grade_live = getattr(live, "grade_live", None)
         if grade_live is None:
-            self.post_message(LiveGradeFailed("live grading is not available in this build "
-                                              "(app.cluster.live has no grade_live)"))
+            self.post_message(
+                LiveGradeFailed(
+                    "live grading is not available in this build "
+                    "(app.cluster.live has no grade_live)"
+                )
+            )
             return
         course, scenario = self.kapp.course, self.scenario
         file = str(self.draft_path) if self.draft_path else "<answer>"
@@ -678,8 +781,9 @@ class ScenarioScreen(Screen[None]):
         self.query_one("#scenario-title", Static).update(self._title_text(), layout=False)
         for note in getattr(report, "notes", []) or []:
             self.notify(note, title="Cluster", severity="warning")
-        self.app.push_screen(PlacementScreen(self.scenario, report, self.editor.text,
-                                             message.nodes))
+        self.app.push_screen(
+            PlacementScreen(self.scenario, report, self.editor.text, message.nodes)
+        )
 
 
 def _node_gpus(cluster: Any) -> list[dict[str, Any]]:

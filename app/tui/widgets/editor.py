@@ -14,7 +14,7 @@ Severity = Literal["error", "warning"]
 
 
 def yaml_language() -> str | None:
-    """"yaml" when tree-sitter highlighting is installed, else None (plain text)."""
+    """ "yaml" when tree-sitter highlighting is installed, else None (plain text)."""
     from textual._tree_sitter import get_language
 
     return "yaml" if get_language("yaml") is not None else None
@@ -36,8 +36,14 @@ class AnswerEditor(TextArea):
     }
 
     def __init__(self, text: str = "", *, cursor_blink: bool = True, **kwargs: Any) -> None:
-        super().__init__(text, language=yaml_language(), soft_wrap=False,
-                         tab_behavior="indent", show_line_numbers=True, **kwargs)
+        super().__init__(
+            text,
+            language=yaml_language(),
+            soft_wrap=False,
+            tab_behavior="indent",
+            show_line_numbers=True,
+            **kwargs,
+        )
         self.indent_type = "spaces"
         self.indent_width = 2
         self.cursor_blink = cursor_blink
@@ -51,8 +57,9 @@ class AnswerEditor(TextArea):
     def set_marks(self, marks: dict[int, Severity]) -> None:
         if marks == self._marks:
             return
-        changed = {line for line in {*marks, *self._marks}
-                   if marks.get(line) != self._marks.get(line)}
+        changed = {
+            line for line in {*marks, *self._marks} if marks.get(line) != self._marks.get(line)
+        }
         self._marks = dict(marks)
         # Repaint only the lines whose marker changed (as you type, that is one or two).
         document_lines = self.document.line_count
@@ -93,6 +100,8 @@ class AnswerEditor(TextArea):
         if row != self.cursor_location[0]:
             tint = self.get_component_rich_style(f"answer-editor--{severity}-line")
             if tint.bgcolor is not None:
-                body = Strip(Segment.apply_style(body, post_style=Style(bgcolor=tint.bgcolor)),
-                             body.cell_length)
+                body = Strip(
+                    Segment.apply_style(body, post_style=Style(bgcolor=tint.bgcolor)),
+                    body.cell_length,
+                )
         return Strip.join([gutter, body])

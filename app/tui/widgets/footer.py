@@ -27,11 +27,19 @@ class KeyFooter(Footer):
         """What `compose` reads: the shown bindings with their state, the command palette's
         binding, the footer's options. Bindings are frozen dataclasses, compared by value."""
         active = self.screen.active_bindings
-        shown = tuple((binding, enabled, tooltip)
-                      for (_, binding, enabled, tooltip) in active.values() if binding.show)
+        shown = tuple(
+            (binding, enabled, tooltip)
+            for (_, binding, enabled, tooltip) in active.values()
+            if binding.show
+        )
         palette = active.get(self.app.COMMAND_PALETTE_BINDING)
-        return (shown, palette[1:] if palette else None, self.show_command_palette,
-                self.app.ENABLE_COMMAND_PALETTE, self.compact)
+        return (
+            shown,
+            palette[1:] if palette else None,
+            self.show_command_palette,
+            self.app.ENABLE_COMMAND_PALETTE,
+            self.compact,
+        )
 
     def compose(self) -> ComposeResult:
         self._shown = self._keys() if self._bindings_ready else None

@@ -15,16 +15,24 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
-_STATUS_MARK = {"pass": ("✓", "results--pass"), "fail": ("✗", "results--fail"),
-                "error": ("!", "results--error"), "skip": ("–", "results--skip")}
+_STATUS_MARK = {
+    "pass": ("✓", "results--pass"),
+    "fail": ("✗", "results--fail"),
+    "error": ("!", "results--error"),
+    "skip": ("–", "results--skip"),
+}
 
 
 class ResultsPanel(OptionList):
     """Problems first, then checks; each entry shows its line when it has one."""
 
     COMPONENT_CLASSES = {
-        "results--pass", "results--fail", "results--error", "results--skip",
-        "results--heading", "results--muted",
+        "results--pass",
+        "results--fail",
+        "results--error",
+        "results--skip",
+        "results--heading",
+        "results--muted",
     }
 
     @dataclass
@@ -82,8 +90,9 @@ class ResultsPanel(OptionList):
                 where = f"L{diagnostic.line} " if diagnostic.line else ""
                 mark = "▲" if diagnostic.severity == "warning" else "●"
                 style = "results--skip" if diagnostic.severity == "warning" else "results--fail"
-                prompt = Text.assemble((f"{mark} ", self._style(style)),
-                                       (where, self._style("results--muted")))
+                prompt = Text.assemble(
+                    (f"{mark} ", self._style(style)), (where, self._style("results--muted"))
+                )
                 prompt.append_text(self._message(diagnostic.message))
                 option_id = f"d:{index}"
                 if diagnostic.line:
@@ -96,8 +105,9 @@ class ResultsPanel(OptionList):
             title = f"Checks {passed}/{len(self._checks)} · score {score}/{total}"
             if self._checks_note:
                 title += f" · {self._checks_note}"
-            options.append(Option(Text(title, self._style("results--heading")), id="h:checks",
-                                  disabled=True))
+            options.append(
+                Option(Text(title, self._style("results--heading")), id="h:checks", disabled=True)
+            )
             for check in self._checks:
                 mark, style = _STATUS_MARK.get(check.status, ("?", "results--skip"))
                 prompt = Text.assemble((f"{mark} ", self._style(style)), check.title)
@@ -114,9 +124,15 @@ class ResultsPanel(OptionList):
                     self._targets[option_id] = (check.line, None)
                 options.append(Option(prompt, id=option_id))
         if not options:
-            options.append(Option(Text("No problems found. Press ctrl+r to grade.",
-                                       self._style("results--muted")), id="h:empty",
-                                  disabled=True))
+            options.append(
+                Option(
+                    Text(
+                        "No problems found. Press ctrl+r to grade.", self._style("results--muted")
+                    ),
+                    id="h:empty",
+                    disabled=True,
+                )
+            )
         self.clear_options()
         self.add_options(options)
         if highlighted is not None:
@@ -149,8 +165,11 @@ class ResultsPanel(OptionList):
 
     def target_ids(self) -> list[str]:
         """Option ids that point at a line, in display order."""
-        return [self.get_option_at_index(i).id or "" for i in range(self.option_count)
-                if (self.get_option_at_index(i).id or "") in self._targets]
+        return [
+            self.get_option_at_index(i).id or ""
+            for i in range(self.option_count)
+            if (self.get_option_at_index(i).id or "") in self._targets
+        ]
 
     def target(self, option_id: str) -> tuple[int, int | None] | None:
         return self._targets.get(option_id)
@@ -176,5 +195,5 @@ def _last_field(path: str) -> str:
         elif char == "[":
             depth -= 1
         elif char == "." and depth == 0:
-            return path[index + 1:]
+            return path[index + 1 :]
     return path
