@@ -18,6 +18,7 @@ Usage: .venv/bin/python hack/vendor-crds.py [--check] [NAME...]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -49,10 +50,8 @@ def module_dir(module: str, version: str) -> Path:
             check=False,
         )
     info: dict[str, Any] = {}
-    try:
+    with contextlib.suppress(ValueError):
         info = json.loads(done.stdout or "{}")
-    except ValueError:
-        pass
     folder = info.get("Dir")
     # A module whose go directive is newer than this toolchain still unpacks its files:
     # only the files are needed here, never a build.
