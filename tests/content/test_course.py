@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from app.course.loader import Course
-from app.course.models import TRACKS
 from app.course.patch import apply_patch
 from app.grading.engine import Grader
 from tests.conftest import REPO
@@ -30,7 +29,7 @@ def test_course_shape():
     ids = {s.id for s in SCENARIOS}
     assert len(ids) >= 14
     assert set(REQUIRED) <= ids
-    assert {s.track for s in SCENARIOS} == set(TRACKS)
+    assert {s.track for s in SCENARIOS} == set(COURSE.catalog.track_ids)
     assert {s.difficulty for s in SCENARIOS} >= {"warm-up", "medium", "hard"}
     for scenario in SCENARIOS:
         assert 4 <= len(scenario.checks) <= 10, scenario.id
