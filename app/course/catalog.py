@@ -13,8 +13,9 @@ Tracks are data, so an instructor's pack can add its own: the scenario loader
 accepts exactly these track ids, `kprep scenarios new --track` offers them, and
 the home screen and `kprep progress` list them in this order. A pack without
 `course.yaml` (made before it existed) still opens: its tracks are derived from
-`lessons/*.md`, any track a scenario names is accepted, and lint asks for the file. Reading the catalog is cheap (one
-small YAML file), so the home screen reads it without loading any scenario.
+`lessons/*.md`, any track a scenario names is accepted, and lint asks for the
+file. Reading the catalog is cheap (one small YAML file), so the home screen
+reads it without loading any scenario.
 """
 
 from __future__ import annotations
