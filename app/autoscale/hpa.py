@@ -1496,10 +1496,10 @@ class HorizontalController:
         }
         if not metrics:
             raise _CalcError("did not receive metrics for targeted pods (pods might be unready)")
-        requests = {
-            pod.name: _pod_request(view.requests, pod.name, resource, spec.container)
-            for pod in view.pods
-        }
+        # Every pod of the target shares one template, so one pod's request is all
+        # pods' request; the error names the first pod, as the controller's loop would.
+        request = _pod_request(view.requests, view.pods[0].name, resource, spec.container)
+        requests = {pod.name: request for pod in view.pods}
         ratio, utilization, _raw = _utilization_ratio(metrics, requests, target_utilization)
         fallback = max(100, target_utilization)
         proposal = _replicas_with_unready_and_missing(

@@ -76,6 +76,22 @@ class LoadProfile:
             return load1
         return load0 + (load1 - load0) * (t - t0) / (t1 - t0)
 
+    def every_second(self, seconds: int) -> list[float]:
+        """`at(0)`, `at(1)`, ... `at(seconds)` in one walk over the points."""
+        values = []
+        index = 0
+        points = self.points
+        last = len(points) - 1
+        for second in range(seconds + 1):
+            while index < last and points[index + 1][0] <= second:
+                index += 1
+            if index == last:
+                values.append(points[last][1])
+                continue
+            (t0, load0), (t1, load1) = points[index], points[index + 1]
+            values.append(load0 + (load1 - load0) * (second - t0) / (t1 - t0))
+        return values
+
     def scaled(self, time_scale: float) -> LoadProfile:
         """The profile in lab time: each segment's duration divided by `time_scale`,
         rounded half up, at least 1 s (a step stays a step). `time_scale` 1 is the

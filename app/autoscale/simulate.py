@@ -454,12 +454,18 @@ class _SimPod:
     started: float
     ready_at: float
 
+    def __post_init__(self) -> None:
+        # The three states a pod goes through, built once (a sync reads every pod).
+        self._pending = PodState(self.name, "Pending", None, None, None)
+        self._loading = PodState(self.name, "Running", self.started, False, self.started)
+        self._ready = PodState(self.name, "Running", self.started, True, self.ready_at)
+
     def state(self, now: float) -> PodState:
         if now < self.started:
-            return PodState(self.name, "Pending", None, None, None)
+            return self._pending
         if now < self.ready_at:
-            return PodState(self.name, "Running", self.started, False, self.started)
-        return PodState(self.name, "Running", self.started, True, self.ready_at)
+            return self._loading
+        return self._ready
 
 
 class _SimMetrics:
@@ -492,26 +498,30 @@ class _SimMetrics:
                 f"no metrics returned from resource metrics API (metrics-server serves cpu "
                 f"and memory, not {resource})"
             )
+        request = sum(
+            c.requests.get(resource, 0)
+            for c in self.requests.containers
+            if not container or c.name == container
+        )
+        by_load: dict[float, ResourceSample] = {}  # every pod with the same load reads the same
         samples = {}
         for pod in self.sim_pods:
             if self.now < pod.started + model.resource_metrics_delay:
                 continue  # not scraped yet
-            request = sum(
-                c.requests.get(resource, 0)
-                for c in self.requests.containers
-                if not container or c.name == container
-            )
-            if resource == "cpu":
-                percent = model.cpu_utilization(self._pod_load(pod.name))
-                # A pod without a CPU request still burns CPU: count it against one core.
-                base = request or 1000
-            else:
-                percent = model.memory_utilization
-                base = request or 1024**3 * 1000
-            nanos = round(base * percent / 100 * 1_000_000)
-            samples[pod.name] = ResourceSample(
-                -(-nanos // 1_000_000), self.now, model.metrics_window
-            )
+            pod_load = self._pod_load(pod.name)
+            sample = by_load.get(pod_load)
+            if sample is None:
+                if resource == "cpu":
+                    percent = model.cpu_utilization(pod_load)
+                    # A pod without a CPU request still burns CPU: count it against one core.
+                    base = request or 1000
+                else:
+                    percent = model.memory_utilization
+                    base = request or 1024**3 * 1000
+                nanos = round(base * percent / 100 * 1_000_000)
+                sample = ResourceSample(-(-nanos // 1_000_000), self.now, model.metrics_window)
+                by_load[pod_load] = sample
+            samples[pod.name] = sample
         if not samples:
             raise MetricUnavailable("no metrics returned from resource metrics API")
         return samples
@@ -524,14 +534,16 @@ class _SimMetrics:
                 f"unable to fetch metrics from custom metrics API: the server could not find "
                 f"the metric {metric} for pods (the load model serves: {served})"
             )
+        ready_value = _milli(self.model.pod_value(kind, self.per_pod_load))
+        idle_value = _milli(self.model.pod_value(kind, 0.0))
         values = {}
         for pod in self.sim_pods:
             if pod.started > self.now:
                 continue
-            ready = pod.name in self.ready_names
-            if not ready and not self.model.pod_metrics_before_ready:
-                continue
-            values[pod.name] = _milli(self.model.pod_value(kind, self._pod_load(pod.name)))
+            if pod.name in self.ready_names:
+                values[pod.name] = ready_value
+            elif self.model.pod_metrics_before_ready:
+                values[pod.name] = idle_value
         if not values:
             raise MetricUnavailable(
                 f"unable to fetch metrics from custom metrics API: no metrics returned for {metric}"
@@ -625,16 +637,30 @@ def steady_state_replicas(
 ) -> int:
     """The count an HPA rests at under a constant `load`: the smallest count in
     [minReplicas, maxReplicas] at which, with every pod long ready, the metrics ask
-    for no more. Runs start here, as a Deployment that has lived with the HPA."""
+    for no more. Runs start here, as a Deployment that has lived with the HPA.
+
+    "Asks for no more" only turns from false to true as the count grows (every
+    per-pod metric of the model grows with the per-pod load, which falls as pods
+    are added; total-load metrics do not depend on the count), so a binary search
+    finds the smallest such count."""
     config = config or ControllerConfig()
-    upper = min(spec.max_replicas, MAX_SIMULATED_REPLICAS)
-    for replicas in range(spec.min_replicas, upper + 1):
+
+    def settled(replicas: int) -> bool:
         deployment = _Deployment("steady", replicas, model)
         probe = HorizontalController(spec, config)
         proposal = probe.recommend(0.0, deployment.view(0.0, load, requests))
-        if proposal is None or proposal <= replicas:
-            return replicas
-    return upper
+        return proposal is None or proposal <= replicas
+
+    low, high = spec.min_replicas, min(spec.max_replicas, MAX_SIMULATED_REPLICAS)
+    if not settled(high):
+        return high
+    while low < high:
+        middle = (low + high) // 2
+        if settled(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return low
 
 
 # --- the run -----------------------------------------------------------------------
@@ -716,9 +742,10 @@ def simulate(
     events: list[RunEvent] = []
     samples: list[Sample] = []
     end = math.ceil(lab_profile.duration)
+    loads = lab_profile.every_second(end)
     for second in range(end + 1):
         now = float(second)
-        load = lab_profile.at(now)
+        load = loads[second]
         answer_t = now * time_scale
         if second % sync_every == 0:
             result = controller.sync(now, target.view(now, load, requests))

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 
 @dataclass(frozen=True)
@@ -98,9 +98,9 @@ def fold_event(events: list[RunEvent], new: RunEvent) -> None:
     events.append(new)
 
 
-@dataclass(frozen=True)
-class Sample:
-    """The state of the run at one instant, for the summary and the chart."""
+class Sample(NamedTuple):
+    """The state of the run at one instant, for the summary and the chart (a tuple:
+    a run makes one per second)."""
 
     t: float
     load: float

@@ -161,3 +161,13 @@ def test_lab_time_divides_each_segment_with_a_one_second_floor():
     # 60 -> 6; the step stays a step; 4 -> 1 (floor); 236 -> 24.
     assert lab.points == ((0, 1), (6, 1), (6, 9), (7, 9), (31, 1))
     assert profile.scaled(1) is profile
+
+
+def test_every_second_matches_at():
+    profile = builtin_profile("ramp", peak=10_000, baseline=1_500, duration=600)
+    stepped = LoadProfile("p", ((0, 1), (2.5, 1), (2.5, 7), (4, 3)))
+    for shape in (profile, stepped):
+        seconds = int(shape.duration) + 3
+        assert shape.every_second(seconds) == pytest.approx(
+            [shape.at(t) for t in range(seconds + 1)]
+        )

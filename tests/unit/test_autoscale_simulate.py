@@ -340,3 +340,30 @@ def test_autoscale_package_imports_no_textual_or_kubernetes():
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
     )
     assert out.stdout.strip() == ""
+
+
+@pytest.mark.parametrize(
+    ("scenario", "name"),
+    [
+        ("hpa-ml-serving", "answer.yaml"),
+        ("hpa-ml-serving", "starter.yaml"),
+        ("custom-metric-units", "answer.yaml"),
+        ("pdb-with-hpa", "answer.yaml"),
+    ],
+)
+def test_steady_state_search_finds_the_smallest_settled_count(scenario, name):
+    from app.autoscale import simulate as sim
+    from app.autoscale.hpa import HorizontalController, PodRequests, parse_hpa
+
+    _, hpa, _, deployment = sim.pick_documents(answer(scenario, name))
+    spec = parse_hpa(hpa)
+    requests = sim._pod_requests(deployment, 0)[0] if deployment else PodRequests(())
+    for load in (0, 1_500, 5_000, 10_000, 40_000):
+        linear = spec.max_replicas
+        for replicas in range(spec.min_replicas, spec.max_replicas + 1):
+            view = sim._Deployment("x", replicas, MODEL).view(0.0, load, requests)
+            proposal = HorizontalController(spec).recommend(0.0, view)
+            if proposal is None or proposal <= replicas:
+                linear = replicas
+                break
+        assert sim.steady_state_replicas(spec, MODEL, requests, load) == linear, load
