@@ -59,6 +59,8 @@ differential test against the real controller):
   controller seeds it; a live run must let its HPA settle first.
 - Not simulated: scale to zero (alpha gate), several HPAs on one target, a
   scaleTargetRef that does not resolve (refused with a message instead),
-  condition messages (reasons only), the exact selector text in External
-  metric names.
+  condition messages (reasons only). Event reasons are the controller's; the
+  texts of SuccessfulRescale and of the Pods and Resource failures follow its
+  wording, the External and Object failure texts only approximate it (the
+  controller nests those errors more deeply and prints the label selector).
 """

@@ -1155,12 +1155,6 @@ class HorizontalController:
     def _event(self, type_: str, reason: str, message: str) -> None:
         self._events.append(ControllerEvent(type_, reason, message))
 
-    def _unable(self, reason: str, message: str) -> None:
-        """horizontal.go `getUnableComputeReplicaCountCondition`: a Warning event and
-        ScalingActive=False with that reason."""
-        self._event("Warning", reason, message)
-        self._conditions["ScalingActive"] = reason
-
     def recommend(self, now: float, view: ClusterView) -> int | None:
         """What the metrics ask for (the maximum over them), before stabilization,
         behavior and bounds, without touching this controller's history. None when
@@ -1446,27 +1440,31 @@ class HorizontalController:
         self, now: float, view: ClusterView, spec: MetricSpec, tolerances: Tolerances
     ) -> tuple[int, str, float]:
         resource = spec.name
-        try:
-            samples = view.metrics.resource(resource, spec.container)
-        except MetricUnavailable as exc:
-            raise _CalcError(f"unable to get metrics for resource {resource}: {exc}") from None
         target = spec.target
+
+        def fetch() -> dict[str, ResourceSample]:
+            try:
+                return view.metrics.resource(resource, spec.container)
+            except MetricUnavailable as exc:
+                raise _CalcError(f"unable to get metrics for resource {resource}: {exc}") from None
+
         if target.average_value_milli is not None:
-            proposal, usage = self._plain_metric_replicas(
-                now,
-                view,
-                samples,
-                target.average_value_milli,
-                resource,
-                tolerances,
-            )
+            try:
+                proposal, usage = self._plain_metric_replicas(
+                    now, view, fetch(), target.average_value_milli, resource, tolerances
+                )
+            except _CalcError as exc:
+                raise _CalcError(f"failed to get {resource} usage: {exc}") from None
             return proposal, f"{resource} resource", usage / 1000
         if target.average_utilization is None:
             raise _CalcError(
                 "invalid resource metric source: neither an average utilization target nor "
                 "an average value (usage) target was set"
             )
-        return self._utilization_replicas(now, view, spec, samples, tolerances)
+        try:
+            return self._utilization_replicas(now, view, spec, fetch(), tolerances)
+        except _CalcError as exc:
+            raise _CalcError(f"failed to get {resource} utilization: {exc}") from None
 
     def _utilization_replicas(
         self,
