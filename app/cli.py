@@ -274,7 +274,7 @@ def scenarios_list(ctx: click.Context, fmt: str) -> None:
 @click.pass_context
 def scenarios_lint(ctx: click.Context, lint_course_dir: Path | None) -> None:
     """Check every scenario: schema, CEL, lesson links, reference answers, wrong answers."""
-    from app.course.lint import lint_course
+    from app.authoring.lint import lint_course
 
     if lint_course_dir is not None:
         ctx.obj["course"] = lint_course_dir
@@ -298,8 +298,8 @@ def scenarios_new(ctx: click.Context, scenario_id: str, track: str) -> None:
     """Scaffold scenarios/ID and answers/ID; lint flags them until they are filled in."""
     import re
 
+    from app.authoring.scaffold import scaffold
     from app.course.loader import CourseError
-    from app.course.scaffold import scaffold
 
     if not re.match(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$", scenario_id):
         fail_usage(f"{scenario_id!r}: ids are lowercase letters, digits and '-', 3-64 chars")

@@ -33,8 +33,8 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Protocol
 
-from app.grading.quantity import QuantityError, parse_quantity
-from app.grading.yamlmap import format_path
+from app.k8s.quantity import QuantityError, parse_quantity
+from app.yamlmap import format_path
 
 # --- constants, with where they come from ------------------------------------
 

@@ -64,8 +64,8 @@ from app.autoscale.timeline import (
     fold_event,
     summarize,
 )
-from app.grading.quantity import QuantityError, parse_quantity
-from app.grading.yamlmap import Document, format_path
+from app.k8s.quantity import QuantityError, parse_quantity
+from app.yamlmap import Document, format_path
 
 METRIC_KINDS = (
     "queueDepth",
@@ -108,7 +108,7 @@ class AutoscaleInputError(ValueError):
 
     def messages(self, documents: Sequence[Document] = (), file: str = "") -> list[str]:
         """`file:line:column: message` for problems inside a document of `documents`
-        (as `app.grading.yamlmap` parsed them), else `file: message`."""
+        (as `app.yamlmap` parsed them), else `file: message`."""
         out = []
         for problem in self.problems:
             where = file or "answer"

@@ -26,7 +26,7 @@ from app.course.models import (
     Section,
     WrongAnswer,
 )
-from app.grading.yamlmap import Document, format_path, load_documents
+from app.yamlmap import Document, format_path, load_documents
 
 SCHEMA_PATH = Path(__file__).with_name("scenario.schema.json")
 
@@ -55,7 +55,7 @@ def read_yaml_document(path: Path) -> Document:
         raw = path.read_bytes()
     except OSError as exc:
         raise CourseError(path, f"cannot read: {exc.strerror}") from exc
-    from app.grading.yamlmap import decode
+    from app.yamlmap import decode
 
     text, problem = decode(raw)
     if problem is not None or text is None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from app.authoring.patch import apply_patch
 from app.course.loader import Course
-from app.course.patch import apply_patch
 from app.grading.engine import Grader
 from tests.conftest import REPO
 
@@ -68,7 +68,7 @@ def test_every_check_has_a_wrong_answer():
 
 
 def test_lint_is_green():
-    from app.course.lint import lint_course
+    from app.authoring.lint import lint_course
 
     result = lint_course(COURSE)
     assert [str(p) for p in result.problems] == []

@@ -21,7 +21,7 @@ from app.autoscale.simulate import (
     simulate_documents,
 )
 from app.autoscale.timeline import Sample, summarize
-from app.grading.yamlmap import load_documents
+from app.yamlmap import load_documents
 from tests.conftest import REPO
 
 # The hpa-ml-serving scenario: 1,250 req/s per A100 replica, 1,500 to 10,000 req/s.

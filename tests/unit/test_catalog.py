@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from app.authoring.lint import lint_course
 from app.course.catalog import CatalogError, load_catalog
-from app.course.lint import lint_course
 from app.course.loader import Course, CourseError
 from app.progress.store import ProgressStore
 from app.progress.summary import summarize

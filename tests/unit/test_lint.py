@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from app.course.lint import lint_course
+from app.authoring.lint import lint_course
 from app.course.loader import Course, CourseError
 from tests.conftest import REPO
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.authoring.patch import PatchError, apply_patch
 from app.course.catalog import CATALOG_FILE
 from app.course.loader import Course, CourseError
 from app.course.models import Scenario
-from app.course.patch import PatchError, apply_patch
 from app.grading.engine import Grader
 
 
