@@ -33,7 +33,7 @@ def main() -> int:
     sys.path.insert(0, str(REPO))
     from app.autoscale.load import BUILTIN_PROFILES, builtin_profile
     from app.autoscale.simulate import CapacityModel, simulate_documents
-    from app.grading.yamlmap import load_documents
+    from app.yamlmap import load_documents
 
     model = CapacityModel(capacity=1250)
     answers = {

@@ -32,12 +32,13 @@ def is_gpu_resource(name: str) -> bool:
 
 
 def is_extended_resource(name: str) -> bool:
-    """Kubernetes' rule: a resource outside the `kubernetes.io/` domain, with a domain.
-
-    (k8s.io/kubernetes/pkg/apis/core/helper: IsExtendedResourceName.) cpu,
-    memory, hugepages-* and `*kubernetes.io/*` are native resources.
-    """
-    return "/" in name and "kubernetes.io/" not in name and not name.startswith("requests.")
+    """Domain-qualified, not in the kubernetes.io domain, not `requests.*`
+    (k8s.io/kubernetes/pkg/apis/core/helper: IsExtendedResourceName). cpu, memory,
+    hugepages-* and `*.kubernetes.io/*` are native resources."""
+    if "/" not in name or name.startswith("requests."):
+        return False
+    domain = name.split("/", 1)[0]
+    return not (domain == "kubernetes.io" or domain.endswith(".kubernetes.io"))
 
 
 def is_device_resource(name: str) -> bool:

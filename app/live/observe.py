@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.cluster.kube import ApiError, Kube, Resource
+from app.k8s.pods import expected_pods
 from app.k8s.resources import int_quantity, node_gpu_resource
 from app.live import advice
 from app.yamlmap import Document
@@ -50,27 +51,6 @@ class Observation:
     problems: list[str] = field(default_factory=list)
     """Why the wait ended without a verdict (no scheduler, no controller)."""
     seconds: float = 0.0
-
-
-def _expected_pods(obj: dict[str, Any]) -> int | None:
-    """Pods an object creates right away; None when it depends on the cluster (DaemonSet)."""
-    kind = obj.get("kind")
-    spec = obj.get("spec") or {}
-    if kind == "Pod":
-        return 1
-    if kind in ("Deployment", "ReplicaSet", "StatefulSet"):
-        replicas = spec.get("replicas")
-        return 1 if replicas is None else int(replicas)
-    if kind == "Job":
-        if spec.get("suspend"):
-            return 0
-        parallelism = spec.get("parallelism")
-        parallelism = 1 if parallelism is None else int(parallelism)
-        completions = spec.get("completions")
-        return parallelism if completions is None else min(parallelism, int(completions))
-    if kind == "DaemonSet":
-        return None
-    return 0
 
 
 def _condition(pod: dict[str, Any], kind: str) -> dict[str, Any] | None:
@@ -121,7 +101,7 @@ def observe(
     """Wait (bounded) until the answer's pods are placed or refused, then collect everything."""
     start = time.monotonic()
     deadline = start + settle_seconds
-    expected: dict[tuple[str, str], int | None] = {owner_key(o): _expected_pods(o) for o in applied}
+    expected: dict[tuple[str, str], int | None] = {owner_key(o): expected_pods(o) for o in applied}
     statefulsets_ordered = {
         owner_key(o)
         for o in applied

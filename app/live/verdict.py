@@ -16,8 +16,15 @@ NO_OPERATOR = {
     "PyTorchJob": "no Kubeflow training operator runs on the local cluster",
     "TrainJob": "no Kubeflow Trainer controller runs on the local cluster",
     "JobSet": "no JobSet controller runs on the local cluster",
+    "InferenceService": "no KServe controller runs on the local cluster",
+    "Service.serving.knative.dev": "no Knative controller runs on the local cluster",
+    "LeaderWorkerSet": "no LeaderWorkerSet controller runs on the local cluster",
+    "ScaledObject": "no KEDA operator runs on the local cluster",
+    "ScaledJob": "no KEDA operator runs on the local cluster",
+    "NodePool": "no Karpenter controller runs on the local cluster",
 }
-"""Kinds the API server stores but no controller on the local cluster acts on."""
+"""Kinds (`Kind` or `Kind.group`) the API server stores but no controller on the local
+cluster acts on."""
 
 
 def finish(
@@ -68,11 +75,16 @@ def finish(
                 reason = extra or "not scheduled"
         placement.append(Placement(pod["name"], pod["node"] or None, pod["phase"], reason))
     report.placement = placement
-    kinds = {item.manifest.get("kind") for item in planned}
+    kinds: set[str] = set()
+    for item in planned:
+        kind = str(item.manifest.get("kind"))
+        group = str(item.manifest.get("apiVersion") or "").rpartition("/")[0]
+        kinds.update((kind, f"{kind}.{group}") if group else (kind,))
     for kind, why in NO_OPERATOR.items():
         if kind in kinds:
+            shown = kind.split(".", 1)[0]
             report.notes.append(
-                f"{kind} was accepted by the API server, but {why}: no pods were created from it"
+                f"{shown} was accepted by the API server, but {why}: no pods were created from it"
             )
     for problem in observation.problems:
         report.notes.append(problem)

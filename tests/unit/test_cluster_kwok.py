@@ -54,7 +54,8 @@ def test_profile_crds_resolve_against_the_course(name: str) -> None:
     profile = load_profile(name, REPO)
     paths = crds.resolve_crd_paths(profile, REPO)
     documents = crds.crd_documents(paths)
-    assert len(documents) == len(paths)  # one CRD per file in the course
+    assert len(documents) >= len(paths)  # every file holds at least one CRD
+    assert all(d["kind"] == "CustomResourceDefinition" for d in documents)
 
 
 def test_versions_match_the_build_script() -> None:

@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from app.course.models import Scenario
+from app.k8s.pods import pod_spec, template_path
 from app.k8s.resources import pod_spec_gpus
 from app.tui import keys
 from app.tui.widgets.footer import KeyFooter
@@ -21,19 +22,9 @@ from app.tui.widgets.footer import KeyFooter
 if TYPE_CHECKING:
     from app.live.service import NodeGpus
 
-_POD_TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
-    "Deployment": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"),
-    "DaemonSet": ("spec", "template", "spec"),
-    "ReplicaSet": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-    "Pod": ("spec",),
-}
-
 
 def gpus_per_workload(answer_text: str) -> dict[str, int]:
-    """Workload name -> GPUs one of its pods asks for (any vendor's `*/gpu` resource)."""
+    """Workload name -> GPUs one of its pods asks for (any vendor, MIG slices counted)."""
     import yaml
 
     found: dict[str, int] = {}
@@ -44,15 +35,10 @@ def gpus_per_workload(answer_text: str) -> dict[str, int]:
     for doc in documents:
         if not isinstance(doc, dict):
             continue
-        kind, name = doc.get("kind"), (doc.get("metadata") or {}).get("name")
-        path = _POD_TEMPLATE_PATHS.get(str(kind))
-        if path is None or not isinstance(name, str):
-            continue
-        spec: Any = doc
-        for key in path:
-            spec = spec.get(key) if isinstance(spec, dict) else None
-        if isinstance(spec, dict):
-            found[name] = pod_spec_gpus(spec)
+        meta = doc.get("metadata")
+        name = meta.get("name") if isinstance(meta, dict) else None
+        if isinstance(name, str) and template_path(doc) is not None:
+            found[name] = pod_spec_gpus(pod_spec(doc))
     return found
 
 
