@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from app.cli_common import course_from, fail_usage
 from app.exitcodes import ExitCode
 
 _LAZY: dict[str, str] = {
@@ -59,22 +60,6 @@ class LazyGroup(click.Group):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
-
-
-def fail_usage(message: str) -> None:
-    click.echo(f"kprep: {message}", err=True)
-    sys.exit(ExitCode.USAGE)
-
-
-def course_from(ctx: click.Context) -> Any:
-    from app.course.loader import Course
-    from app.paths import default_course_dir
-
-    root = ctx.obj.get("course") if ctx.obj else None
-    folder = Path(root) if root else default_course_dir()
-    if not (folder / "scenarios").is_dir():
-        fail_usage(f"{folder} is not a course folder (it has no scenarios/ folder)")
-    return Course(folder)
 
 
 @click.group(
@@ -198,7 +183,7 @@ def check(
         reports.append(grader.grade_bytes(raw, str(path)))
     exit_code = ExitCode.OK
     if live:
-        from app.cluster.live import run_live_checks
+        from app.live.attempt import run_live_checks
 
         reports, cluster_failed = run_live_checks(
             course,

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from app.cli import course_from, fail_usage
+from app.cli_common import course_from, fail_usage
 from app.exitcodes import ExitCode
 
 EXIT_AFTER_MOUNT_ENV = "KPREP_EXIT_AFTER_MOUNT"

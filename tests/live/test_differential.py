@@ -77,9 +77,9 @@ def _is_builtin(api_version: str | None) -> bool:
 def test_offline_validity_agrees_with_api_server(
     scenario_id: str, case: str, text: str, kube: Any, scratch_namespace: str
 ) -> None:
-    from app.cluster.live import dry_run_diagnostics
     from app.grading.engine import Grader
     from app.grading.yamlmap import load_documents
+    from app.live.apierrors import dry_run_diagnostics
 
     course = _course()
     scenario = course.scenario(scenario_id)
@@ -108,8 +108,9 @@ LIVE = [(s.id, s) for s in _course().load_all()[0] if s.live_checks]
 @pytest.mark.parametrize("scenario_id", [s for s, _ in LIVE])
 def test_reference_answer_passes_live_checks(scenario_id: str, cluster_home: Any) -> None:
     from app.cluster.errors import ClusterError
-    from app.cluster.live import connect, grade_live
     from app.grading.engine import Grader
+    from app.live.attempt import grade_live
+    from app.live.connect import connect
 
     course = _course()
     scenario = course.scenario(scenario_id)
@@ -435,9 +436,9 @@ def test_probe_validity_agrees_with_api_server(
 ) -> None:
     import yaml
 
-    from app.cluster.live import dry_run_diagnostics
     from app.grading.engine import Grader
     from app.grading.yamlmap import load_documents
+    from app.live.apierrors import dry_run_diagnostics
 
     course = _course()
     grader = Grader(course.scenario("gpu-limits"), crd_dir=course.crd_dir)

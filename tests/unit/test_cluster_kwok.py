@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.cluster import kwok
+from app.cluster import crds, kwok
 from app.cluster.errors import ClusterError
 from app.cluster.profiles import list_profiles, load_profile
 from tests.conftest import REPO
@@ -52,8 +52,8 @@ def test_the_node_hash_changes_with_the_profile_entry() -> None:
 @pytest.mark.parametrize("name", list_profiles(REPO))
 def test_profile_crds_resolve_against_the_course(name: str) -> None:
     profile = load_profile(name, REPO)
-    paths = kwok.resolve_crd_paths(profile, REPO)
-    documents = kwok.crd_documents(paths)
+    paths = crds.resolve_crd_paths(profile, REPO)
+    documents = crds.crd_documents(paths)
     assert len(documents) == len(paths)  # one CRD per file in the course
 
 
