@@ -274,7 +274,7 @@ def scenarios_list(ctx: click.Context, fmt: str) -> None:
 @click.pass_context
 def scenarios_lint(ctx: click.Context, lint_course_dir: Path | None) -> None:
     """Check every scenario: schema, CEL, lesson links, reference answers, wrong answers."""
-    from app.course.lint import lint_course
+    from app.authoring.lint import lint_course
 
     if lint_course_dir is not None:
         ctx.obj["course"] = lint_course_dir
@@ -292,21 +292,24 @@ def scenarios_lint(ctx: click.Context, lint_course_dir: Path | None) -> None:
 
 @scenarios.command("new")
 @click.argument("scenario_id")
-@click.option(
-    "--track",
-    required=True,
-    type=click.Choice(["serving", "autoscaling", "gpu-scheduling", "distributed-training"]),
-)
+@click.option("--track", required=True, help="A track id from the course's course.yaml.")
 @click.pass_context
 def scenarios_new(ctx: click.Context, scenario_id: str, track: str) -> None:
     """Scaffold scenarios/ID and answers/ID; lint flags them until they are filled in."""
     import re
 
-    from app.course.scaffold import scaffold
+    from app.authoring.scaffold import scaffold
+    from app.course.loader import CourseError
 
     if not re.match(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$", scenario_id):
         fail_usage(f"{scenario_id!r}: ids are lowercase letters, digits and '-', 3-64 chars")
     course = course_from(ctx)
+    try:
+        tracks = course.catalog.track_ids
+    except CourseError as exc:
+        fail_usage(str(exc))
+    if track not in tracks:
+        fail_usage(f"unknown track {track!r} (course.yaml lists: {', '.join(tracks)})")
     if (course.scenarios_dir / scenario_id).exists():
         fail_usage(f"scenario {scenario_id!r} already exists")
     for path in scaffold(course.root, scenario_id, track):

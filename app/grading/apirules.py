@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from app.grading.quantity import QuantityError, format_quantity, parse_quantity
+from app.k8s.quantity import QuantityError, format_quantity, parse_quantity
 
 PathT = tuple[str | int, ...]
 

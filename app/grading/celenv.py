@@ -40,7 +40,7 @@ import sys
 from fractions import Fraction
 from typing import Any
 
-from app.grading.quantity import QuantityError, format_quantity, parse_quantity
+from app.k8s.quantity import QuantityError, format_quantity, parse_quantity
 
 
 def _load_cel() -> Any:

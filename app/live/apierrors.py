@@ -17,7 +17,7 @@ from typing import Any
 
 from app.cluster.kube import ApiError, Kube, UnknownKindError
 from app.grading.report import Diagnostic
-from app.grading.yamlmap import Document
+from app.yamlmap import Document
 
 _FIELD_TOKEN = re.compile(r"\.?([^.\[\]]+)|\[([^\]]*)\]")
 

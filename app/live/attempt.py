@@ -31,12 +31,12 @@ from app.course.loader import Course
 from app.course.models import Scenario
 from app.grading.engine import Grader
 from app.grading.report import CheckResult, Diagnostic, Report
-from app.grading.yamlmap import Document, decode, load_documents
 from app.live import safety
 from app.live.apierrors import api_diagnostics, is_answer_error, warning_diagnostics
 from app.live.connect import LiveCluster, connect
 from app.live.observe import SETTLE_SECONDS, Observation, Planned, observe
 from app.live.verdict import finish
+from app.yamlmap import Document, decode, load_documents
 
 
 def reference_kinds(scenario: Scenario) -> list[str]:

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.cluster.kube import ApiError, Kube, Resource
-from app.grading.yamlmap import Document
 from app.k8s.resources import int_quantity, node_gpu_resource
 from app.live import advice
+from app.yamlmap import Document
 
 SETTLE_SECONDS = 20.0
 """Upper bound on waiting for the scheduler and controllers."""

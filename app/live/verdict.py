@@ -8,9 +8,9 @@ from collections.abc import Sequence
 
 from app.grading.engine import Grader
 from app.grading.report import Placement, Report
-from app.grading.yamlmap import Document
 from app.live import advice
 from app.live.observe import Observation, Planned, owner_key
+from app.yamlmap import Document
 
 NO_OPERATOR = {
     "PyTorchJob": "no Kubeflow training operator runs on the local cluster",

@@ -45,7 +45,7 @@ def _course() -> Any:
 
 def _answers() -> Iterator[tuple[str, str, str]]:
     """(scenario id, case name, answer text) for every reference, variant and wrong answer."""
-    from app.course.patch import apply_patch
+    from app.authoring.patch import apply_patch
 
     scenarios, _errors = _course().load_all()
     for scenario in scenarios:
@@ -78,8 +78,8 @@ def test_offline_validity_agrees_with_api_server(
     scenario_id: str, case: str, text: str, kube: Any, scratch_namespace: str
 ) -> None:
     from app.grading.engine import Grader
-    from app.grading.yamlmap import load_documents
     from app.live.apierrors import dry_run_diagnostics
+    from app.yamlmap import load_documents
 
     course = _course()
     scenario = course.scenario(scenario_id)
@@ -131,7 +131,7 @@ def test_reference_answer_passes_live_checks(scenario_id: str, cluster_home: Any
                 + "; ".join(f"{c.id}: {c.status}: {c.message} {c.advice}" for c in failing)
                 + f"\nplacement: {report.placement}\nerrors: {report.errors}"
             )
-        from app.course.patch import apply_patch
+        from app.authoring.patch import apply_patch
 
         reference = scenario.answer_text()
         for compiled in grader.live_checks:
@@ -437,8 +437,8 @@ def test_probe_validity_agrees_with_api_server(
     import yaml
 
     from app.grading.engine import Grader
-    from app.grading.yamlmap import load_documents
     from app.live.apierrors import dry_run_diagnostics
+    from app.yamlmap import load_documents
 
     course = _course()
     grader = Grader(course.scenario("gpu-limits"), crd_dir=course.crd_dir)

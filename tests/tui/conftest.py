@@ -48,6 +48,7 @@ def make_course(root: Path, lesson_link: str | None = None) -> Path:
         shutil.copytree(REPO / part / "gpu-limits", root / part / "gpu-limits")
     (root / "lessons").mkdir(parents=True)
     (root / "lessons" / "serving.md").write_text(LESSON, encoding="utf-8")
+    shutil.copy(REPO / "course.yaml", root / "course.yaml")
     if lesson_link is not None:
         scenario = root / "scenarios" / "gpu-limits" / "scenario.yaml"
         text = scenario.read_text(encoding="utf-8").replace(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from app.cluster.kube import ApiError, _parse_warnings
-from app.grading.yamlmap import load_documents
 from app.live.apierrors import (
     api_diagnostics,
     api_field_path,
@@ -11,6 +10,7 @@ from app.live.apierrors import (
     warning_diagnostics,
 )
 from app.live.attempt import new_namespace_name
+from app.yamlmap import load_documents
 
 ANSWER = """\
 apiVersion: apps/v1
