@@ -39,6 +39,7 @@ from typing import Any
 
 import yaml
 
+from app.cluster import dra
 from app.cluster.active import cluster_root, record_active
 from app.cluster.crds import install_crds, profile_crds
 from app.cluster.errors import ClusterError, ClusterNotRunning, ClusterUnreachable
@@ -301,6 +302,7 @@ class KwokProvider:
             self.apply_profile(kube, profile, echo=echo)
             install_crds(kube, crds, echo)
             self._wait_nodes_ready(kube, profile)
+            dra.publish(kube, profile)
         self._write_state(profile)
         echo(
             f"API answered after {api_seconds:.1f}s; {len(profile.nodes)} nodes Ready after "
@@ -488,6 +490,7 @@ class KwokProvider:
             self.apply_profile(kube, profile, echo=echo)
             install_crds(kube, crds, echo)
             self._wait_nodes_ready(kube, profile)
+            dra.publish(kube, profile)
         self._write_state(profile)
         record_active(self.name, profile.name)
 
