@@ -89,7 +89,7 @@ def _self_contained(schema: dict[str, Any], definitions: dict[str, Any]) -> dict
             return [visit(v) for v in node]
         return node
 
-    root = visit(_strip(schema))
+    root: dict[str, Any] = visit(_strip(schema))
     root["$defs"] = {name: _strip(body) for name, body in needed.items()}
     root.pop("$id", None)
     root["$schema"] = "https://json-schema.org/draft/2020-12/schema"

@@ -60,7 +60,7 @@ def _skip_live(grader: Grader, reason: str) -> list[CheckResult]:
 
 
 def _prepare(doc: Document, namespace: str, scenario_id: str) -> dict[str, Any]:
-    manifest = copy.deepcopy(doc.data)
+    manifest: dict[str, Any] = copy.deepcopy(doc.data)
     meta = manifest.setdefault("metadata", {})
     if not isinstance(meta, dict):
         meta = manifest["metadata"] = {}

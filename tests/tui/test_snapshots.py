@@ -9,6 +9,7 @@ looking at snapshot_report.html.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ HOME = Path("/tmp/kprep-snapshot-home")
 
 
 @pytest.fixture(autouse=True)
-def fixed_home(monkeypatch: pytest.MonkeyPatch) -> Path:
+def fixed_home(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     shutil.rmtree(HOME, ignore_errors=True)
     monkeypatch.setenv("KPREP_HOME", str(HOME))
     yield HOME

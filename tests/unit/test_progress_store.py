@@ -7,17 +7,20 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from app.grading.report import CheckResult, Diagnostic, Report
+from app.grading.report import CheckResult, CheckStatus, Diagnostic, Report
 from app.progress.store import SCHEMA_VERSION, ProgressError, ProgressStore
 from tests.conftest import REPO
 
 
 def report(
-    score_checks: list[tuple[str, str, int, int]], errors: int = 0, scenario: str = "gpu-limits"
+    score_checks: list[tuple[str, CheckStatus, int, int]],
+    errors: int = 0,
+    scenario: str = "gpu-limits",
 ) -> Report:
     checks = [
         CheckResult(check_id, check_id.title(), status, points, max_points, "concept-" + check_id)
@@ -31,7 +34,7 @@ def report(
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> ProgressStore:
+def store(tmp_path: Path) -> Iterator[ProgressStore]:
     opened = ProgressStore.open(tmp_path / "progress.db")
     yield opened
     opened.close()

@@ -30,6 +30,7 @@ def test_summary_by_track_with_continue_and_next(course):
         store.record_attempt(attempt(second.id, False, 2.0), at=2.0)
         store.start_visit("deleted-scenario", at=0.5)
         summary = summarize(scenarios, store)
+    assert summary.continue_with is not None
     assert summary.continue_with.scenario.id == second.id  # unsolved, most recent
     assert summary.recommended is not None
     assert summary.recommended.scenario.id not in (first.id, second.id)
@@ -46,6 +47,7 @@ def test_nothing_done_recommends_the_first_scenario(course):
     with ProgressStore.in_memory() as store:
         summary = summarize(scenarios, store)
     assert summary.continue_with is None
+    assert summary.recommended is not None
     assert summary.recommended.scenario.id == scenarios[0].id
 
 

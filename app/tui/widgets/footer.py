@@ -4,7 +4,7 @@ shows change."""
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.widgets import Footer
 
@@ -45,7 +45,7 @@ class KeyFooter(Footer):
         self._shown = self._keys() if self._bindings_ready else None
         return super().compose()
 
-    def bindings_changed(self, screen: Screen) -> None:
+    def bindings_changed(self, screen: Screen[Any]) -> None:
         self._bindings_ready = True
         if not screen.app.app_focus:
             return
