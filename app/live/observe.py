@@ -51,6 +51,9 @@ class Observation:
     problems: list[str] = field(default_factory=list)
     """Why the wait ended without a verdict (no scheduler, no controller)."""
     seconds: float = 0.0
+    server_objects: list[tuple[Document, dict[str, Any]]] = field(default_factory=list)
+    """Each answer document with the object the API server holds for it (a cluster-scoped
+    copy has another name than the document)."""
 
 
 def _condition(pod: dict[str, Any], kind: str) -> dict[str, Any] | None:
@@ -152,6 +155,10 @@ def observe(
                 bound_since.setdefault(name, now)
                 if phase == "Pending" and now - bound_since[name] < BOUND_GRACE_SECONDS:
                     unsettled += 1
+            elif (pod.get("status") or {}).get("nominatedNodeName"):
+                # Preemption under way: the scheduler has evicted victims for this pod
+                # and binds it once they are gone; its verdict is not in yet.
+                unsettled += 1
             elif _unschedulable(pod):
                 blocked.add(top)
             else:
@@ -194,6 +201,7 @@ def observe(
         except ApiError:
             continue
         observation.objects.append(body)
+        observation.server_objects.append((item.doc, body))
     observation.events = [
         _event_view(e)
         for e in kube.get(f"/api/v1/namespaces/{namespace}/events").get("items") or []
