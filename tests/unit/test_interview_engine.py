@@ -254,3 +254,37 @@ def test_the_scorecard_names_failed_checks_and_what_to_study(scenarios, repo) ->
     data = card.to_json()
     assert data["score"] == card.score and len(data["questions"]) == 2
     assert data["study_next"][0]["concept"] == study[0].concept
+
+
+def test_an_interview_is_recorded_in_the_progress_store_and_feeds_the_schedule(
+    scenarios, repo, tmp_path
+) -> None:
+    from app.progress.store import ProgressStore
+
+    clock = FakeClock()
+    with ProgressStore.open(tmp_path / "progress.db") as store:
+        session = session_for(scenarios, ["gpu-limits", "qos-guaranteed"], 10, store, clock)
+        session.start()
+        clock.advance(301)
+        session.tick()  # nothing typed: the empty draft is graded as is
+        clock.advance(60)
+        session.submit_manifest((repo / "answers/qos-guaranteed/answer.yaml").read_text())
+        session.submit_answer("Guaranteed needs requests equal to limits for every container.")
+        while session.phase == "follow-up":
+            clock.advance(30)
+            session.submit_answer("")
+        for question, answer in session.to_grade():
+            session.grade_answer(question.position, answer.index, "hard")
+        assert session.phase == "done"
+        (listed,) = store.interviews()
+        assert listed["finished"] is not None
+        first, second = listed["questions"]
+        assert first["auto_submitted"] and first["score"] == 0
+        assert first["seconds_used"] == 300
+        assert second["score"] == second["max_score"] and second["seconds_used"] >= 60
+        assert all(f["grade"] == "hard" for f in second["follow_ups"])
+        schedule = store.schedule()
+        qos = {c.concept for c in session.questions[1].scenario.checks}
+        assert qos <= set(schedule)
+        lead = session.follow_up_concept(session.questions[1].scenario)
+        assert schedule[lead].last_source == "follow-up" and schedule[lead].last_rating == 2
