@@ -40,16 +40,19 @@ class ListRecorder:
         self.calls.append(("attempt", report.scenario))
         return len(self.attempts)
 
-    def record_interview_question(self, interview_id, position, scenario, attempt_id,
-                                  seconds_allowed, seconds_used, auto_submitted) -> None:  # fmt: skip
-        self.calls.append(("question", (position, scenario, attempt_id, seconds_used, auto_submitted)))
+    def record_interview_question(
+        self, interview_id, position, scenario, attempt_id, seconds_allowed, seconds_used, auto
+    ) -> None:
+        self.calls.append(("question", (position, scenario, attempt_id, seconds_used, auto)))
 
-    def record_interview_answer(self, interview_id, position, follow_up, answer, seconds_used,
-                                auto_submitted) -> None:  # fmt: skip
+    def record_interview_answer(
+        self, interview_id, position, follow_up, answer, seconds_used, auto_submitted
+    ) -> None:
         self.calls.append(("answer", (position, follow_up, answer, auto_submitted)))
 
-    def record_self_grade(self, scenario, question_index, question, answer, grade, *,
-                          concept=None, interview_id=None) -> int:  # fmt: skip
+    def record_self_grade(
+        self, scenario, question_index, question, answer, grade, *, concept=None, interview_id=None
+    ) -> int:
         self.calls.append(("grade", (scenario, question_index, grade, concept, interview_id)))
         return 100 + len(self.calls)
 
@@ -109,8 +112,9 @@ def test_weak_concepts_are_asked_more_often(scenarios) -> None:
     count_weak, count_plain = Counter(), Counter()
     for seed in range(300):
         count_weak.update(
-            plan_interview(serving, count=2, minutes=30, weakness={**strong, **weak}, seed=seed)
-            .scenarios
+            plan_interview(
+                serving, count=2, minutes=30, weakness={**strong, **weak}, seed=seed
+            ).scenarios
         )
         count_plain.update(
             plan_interview(serving, count=2, minutes=30, weakness={}, seed=seed).scenarios
