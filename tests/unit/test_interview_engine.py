@@ -109,7 +109,8 @@ def test_weak_concepts_are_asked_more_often(scenarios) -> None:
     target = next(s for s in serving if s.difficulty == "hard")
     weak = dict.fromkeys(concept_points(target), 1.0)
     strong = {c: 0.0 for s in serving for c in concept_points(s) if c not in weak}
-    count_weak, count_plain = Counter(), Counter()
+    count_weak: Counter[str] = Counter()
+    count_plain: Counter[str] = Counter()
     for seed in range(300):
         count_weak.update(
             plan_interview(

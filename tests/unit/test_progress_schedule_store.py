@@ -29,13 +29,13 @@ def report(checks: list[tuple[str, str, CheckStatus, int]], scenario: str = "gpu
     return Report(scenario, "a.yaml", max_score=sum(c.max_points for c in results), checks=results)
 
 
-GOOD = [
+GOOD: list[tuple[str, str, CheckStatus, int]] = [
     ("gpu-in-limits", "gpu-limits", "pass", 2),
     ("one-gpu", "gpu-whole-numbers", "pass", 2),
     ("memory", "requests-vs-limits", "pass", 2),
     ("cpu", "requests-vs-limits", "pass", 1),
 ]
-MEMORY_WRONG = [
+MEMORY_WRONG: list[tuple[str, str, CheckStatus, int]] = [
     ("gpu-in-limits", "gpu-limits", "pass", 2),
     ("one-gpu", "gpu-whole-numbers", "pass", 2),
     ("memory", "requests-vs-limits", "fail", 2),
