@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import statistics
 import struct
 import sys
 from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # small matrices: threads only contend
 
 import numpy as np
 
@@ -121,6 +124,9 @@ def main() -> None:
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(str(model_files()[1]))
+    # The upstream tokenizer.json pads every text to 128 tokens; the forward pass here has
+    # no attention mask, so give it the text's own tokens only.
+    tokenizer.no_padding()
     scenarios, _ = Course(REPO).load_all()
     texts = [k for s in scenarios for f in s.follow_ups for k in f.key_points]
     cosines = []
