@@ -15,8 +15,10 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from app.course.models import DIFFICULTIES, Scenario
+from app.progress.review import CardState
 
 UNKNOWN_WEAKNESS = 0.5
 WEAKNESS_PULL = 3.0
@@ -40,6 +42,11 @@ class InterviewPlan:
     @property
     def seconds_per_question(self) -> float:
         return self.minutes * 60 / len(self.scenarios)
+
+
+def weakness_from(schedule: Mapping[str, CardState], now: datetime) -> dict[str, float]:
+    """Per reviewed concept, 1 - FSRS's recall probability now."""
+    return {concept: 1.0 - state.retrievability(now) for concept, state in schedule.items()}
 
 
 def concept_points(scenario: Scenario) -> dict[str, int]:

@@ -764,6 +764,25 @@ class ProgressStore:
             entry(scenario).self_grades = int(count)
         return found
 
+    def concept_scenarios(self) -> dict[str, set[str]]:
+        """Per concept, the scenarios whose recorded checks tested it."""
+        found: dict[str, set[str]] = {}
+        for concept, scenario in self._read(
+            "SELECT DISTINCT c.concept, a.scenario FROM check_results c"
+            " JOIN attempts a ON a.id = c.attempt_id"
+        ):
+            found.setdefault(str(concept), set()).add(str(scenario))
+        return found
+
+    def attempt_history(self) -> list[tuple[float, str, int, int, str]]:
+        """Every attempt as (at, scenario, score, max_score, mode), oldest first."""
+        return [
+            (float(r[0]), str(r[1]), int(r[2]), int(r[3]), str(r[4]))
+            for r in self._read(
+                "SELECT at, scenario, score, max_score, mode FROM attempts ORDER BY at, id"
+            )
+        ]
+
     def concept_results(self) -> dict[str, tuple[int, int]]:
         """Per concept: (checks passed, checks graded) over each scenario's latest attempt."""
         rows = self._read(
