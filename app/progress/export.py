@@ -324,8 +324,8 @@ def _scores_chart(history: Sequence[Mapping[str, Any]], interviews: Sequence[Any
             f"{percent:.0f}%</title></polygon>"
         )
     out.append(
-        f'<text class="lbl" x="{width - right}" y="{top + 10}" text-anchor="end">'
-        "● attempt  ◆ mock interview  — daily mean</text></svg>"
+        f'<text class="lbl" x="{(left + width - right) / 2:.0f}" y="{height - 10}" '
+        'text-anchor="middle">● attempt   ◆ mock interview   — daily mean</text></svg>'
     )
     return "".join(out)
 
@@ -335,7 +335,7 @@ def _mastery_chart(by_track: Mapping[str, Mapping[str, Any]]) -> str:
     rows = list(by_track.items())
     if not rows:
         return '<p class="empty">No tracks.</p>'
-    width, row_height, label_width, right = 720, 28, 240, 90
+    width, row_height, label_width, right = 720, 28, 220, 140
     height = row_height * len(rows) + 8
     bar_width = width - label_width - right
     out = [
