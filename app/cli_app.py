@@ -379,7 +379,10 @@ def _plan_interview(
 )
 @click.pass_context
 def review(ctx: click.Context, list_only: bool, fmt: str, days: int) -> None:
-    """Review the concepts due today (spaced repetition over what you practised)."""
+    """Review the concepts due today (spaced repetition over what you practised).
+
+    Opens the queue in the terminal app; prints it with --list or when stdout is not a
+    terminal."""
     import time
     from datetime import UTC, datetime
 
@@ -399,7 +402,7 @@ def review(ctx: click.Context, list_only: bool, fmt: str, days: int) -> None:
     if fmt == "json":
         click.echo(json.dumps([item.to_json() for item in items], indent=2))
         return
-    if list_only or not items:
+    if list_only or not items or not sys.stdout.isatty():
         if not items:
             click.echo(
                 "Nothing due for review" + (f" in the next {days} days." if days else " today.")
