@@ -193,7 +193,10 @@ def _due_items(ctx: click.Context, store: Any, until: float | None = None) -> li
     due = store.due_reviews(until)
     if not due:
         return []
-    return review_queue(due, datetime.now(UTC), _follow_ups(ctx), store.concept_scenarios())
+    questions = _follow_ups(ctx)
+    return review_queue(
+        due, datetime.now(UTC), set(questions), store.concept_scenarios(), questions
+    )
 
 
 def _print_reviews(due: list[Any], interviews: list[dict[str, Any]]) -> None:

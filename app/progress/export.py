@@ -58,7 +58,8 @@ def progress_report(
         key=lambda s: (s.due, s.concept),
     )
     data["due_today"] = [
-        item.to_json() for item in review_queue(due, now, follow_ups, store.concept_scenarios())
+        item.to_json()
+        for item in review_queue(due, now, set(follow_ups), store.concept_scenarios(), follow_ups)
     ]
     checks = data["concepts"]
     data["mastery"] = {

@@ -9,7 +9,7 @@ it, by another scenario whose checks test the concept. Used by the home screen's
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -34,7 +34,8 @@ class DueItem:
 
     def describe(self) -> str:
         if self.drill == "follow-up" and self.follow_up is not None:
-            return f"follow-up {self.follow_up + 1} of {self.scenario}: {self.question or ''}"
+            where = f"follow-up {self.follow_up + 1} of {self.scenario}"
+            return f"{where}: {self.question}" if self.question else where
         return f"scenario {self.scenario}"
 
     def to_json(self) -> dict[str, Any]:
@@ -53,24 +54,32 @@ class DueItem:
 def review_queue(
     due: Iterable[CardState],
     now: datetime,
-    follow_ups: Mapping[str, tuple[str, ...]],
+    scenario_ids: Collection[str],
     concept_scenarios: Mapping[str, Iterable[str]],
+    questions: Mapping[str, tuple[str, ...]] | None = None,
 ) -> list[DueItem]:
-    """`due` cards (most overdue first) as drills. `follow_ups` maps each scenario the course
-    has to its follow-up questions; `concept_scenarios` each concept to scenarios testing it."""
+    """`due` cards (most overdue first) as drills. `scenario_ids` are the course's scenarios,
+    `concept_scenarios` maps each concept to scenarios testing it, and `questions` (when the
+    course is loaded) each scenario's follow-up questions, to name follow-up drills."""
     items = []
     for state in due:
         scenario = state.last_scenario
         drill: DrillKind = "scenario"
         index = None
         question = None
-        if state.last_source == "follow-up" and state.last_follow_up is not None:
-            questions = follow_ups.get(scenario, ())
-            if state.last_follow_up < len(questions):
+        if (
+            state.last_source == "follow-up"
+            and state.last_follow_up is not None
+            and scenario in scenario_ids
+        ):
+            asked = questions.get(scenario, ()) if questions is not None else None
+            if asked is None or state.last_follow_up < len(asked):
                 drill, index = "follow-up", state.last_follow_up
-                question = questions[index]
-        if drill == "scenario" and scenario not in follow_ups:
-            others = sorted(s for s in concept_scenarios.get(state.concept, ()) if s in follow_ups)
+                question = asked[index] if asked is not None else None
+        if drill == "scenario" and scenario not in scenario_ids:
+            others = sorted(
+                s for s in concept_scenarios.get(state.concept, ()) if s in scenario_ids
+            )
             if not others:
                 continue  # nothing in today's course drills it
             scenario = others[0]

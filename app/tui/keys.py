@@ -57,6 +57,14 @@ HOME_BINDINGS: list[BindingType] = [
         id="home.lesson",
         tooltip="Read the highlighted track's lesson.",
     ),
+    Binding("r", "review", "Review", id="home.review", tooltip="Review the concepts due today."),
+    Binding(
+        "i",
+        "interview",
+        "Interview",
+        id="home.interview",
+        tooltip="A 45-minute mock interview: three questions, no hints, a scorecard.",
+    ),
     Binding("tab", "app.focus_next", "Switch pane", id="home.focus-next", show=False),
 ]
 

@@ -177,3 +177,34 @@ async def test_the_review_queue_drills_a_follow_up_and_empties(make_app, two_sce
         state = store.schedule()["qos-classes"]
         assert state.reviews == 2 and state.last_rating == 3
         assert [g.grade for g in store.self_grades("gpu-limits")] == ["again", "good"]
+
+
+async def test_home_shows_what_is_due_and_starts_reviews_and_interviews(make_app, two_scenarios):
+    from app.tui.screens.home import HomeScreen
+    from app.tui.screens.interview import InterviewScreen
+    from app.tui.screens.review import ReviewScreen
+
+    yesterday = time.time() - 86400 - 3600
+    with ProgressStore.open(data_dir() / "progress.db") as store:
+        store.record_self_grade(
+            "gpu-limits", 0, "Q", "?", "again", concept="gpu-limits", at=yesterday - 86400
+        )
+    app = make_app("home", course=two_scenarios, clock=FakeClock())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        home = app.screen
+        assert isinstance(home, HomeScreen)
+        line = str(home.query_one("#due-today").render())
+        assert "1 concept: gpu-limits (follow-up 1 of gpu-limits)" in line
+        await pilot.press("r")
+        await settle(pilot)
+        assert isinstance(app.screen, ReviewScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is home
+        await pilot.press("i")
+        await wait_for_tick(pilot)
+        interview = app.screen
+        assert isinstance(interview, InterviewScreen)
+        assert len(interview.session.questions) == 2, "three asked, two in this course"
+        assert "22:30 left" in str(interview.query_one("#interview-clock").render())

@@ -40,8 +40,10 @@ def due_items(kapp: KprepApp) -> list[DueItem]:
     if not due:
         return []
     found, _errors = kapp.course.load_all()
-    follow_ups = {s.id: tuple(f.question for f in s.follow_ups) for s in found}
-    return review_queue(due, datetime.now(UTC), follow_ups, store.concept_scenarios())
+    questions = {s.id: tuple(f.question for f in s.follow_ups) for s in found}
+    return review_queue(
+        due, datetime.now(UTC), set(questions), store.concept_scenarios(), questions
+    )
 
 
 class ReviewScreen(Screen[None]):
