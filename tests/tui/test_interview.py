@@ -201,7 +201,7 @@ async def test_home_shows_what_is_due_and_starts_reviews_and_interviews(make_app
         assert isinstance(app.screen, ReviewScreen)
         await pilot.press("escape")
         await settle(pilot)
-        assert app.screen is home
+        assert isinstance(app.screen, HomeScreen)
         await pilot.press("i")
         await wait_for_tick(pilot)
         interview = app.screen
