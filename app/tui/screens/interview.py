@@ -113,7 +113,7 @@ class InterviewScreen(Screen[None]):
             count = len(question.follow_ups)
             where += f" · follow-up {follow_up.index + 1}/{count}"
         self.query_one("#interview-title", Static).update(
-            Text.assemble(("Mock interview ", "bold"), where)
+            Text.assemble(("Mock interview · ", "bold"), where)
         )
         prompt = self.query_one("#interview-prompt", Markdown)
         answer = self.query_one("#interview-answer", TextArea)
