@@ -208,3 +208,35 @@ async def test_home_shows_what_is_due_and_starts_reviews_and_interviews(make_app
         assert isinstance(interview, InterviewScreen)
         assert len(interview.session.questions) == 2, "three asked, two in this course"
         assert "22:30 left" in str(interview.query_one("#interview-clock").render())
+
+
+async def test_practice_follow_ups_mark_covered_key_points_and_store_them(make_app):
+    from app.tui.screens.followup import FollowUpScreen
+
+    app = make_app("scenario", "gpu-limits")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.editor.replace(ANSWER, (0, 0), screen.editor.document.end)
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        await pilot.press("ctrl+f")
+        await settle(pilot)
+        followup = app.screen
+        assert isinstance(followup, FollowUpScreen)
+        answer = (
+            "With no memory limit the container can use all of the node's memory until the "
+            "OOM killer steps in. Without a CPU limit it is never throttled."
+        )
+        await pilot.press(*answer, "ctrl+r")
+        await settle(pilot)
+        model = str(followup.query_one("#followup-model").render())
+        assert "✓" in model and "suggested" in model
+        assert followup.coverage is not None
+        covered = followup.coverage.covered
+        assert covered[0] and covered[1] and not covered[2]
+        await pilot.press(str(1 + ["again", "hard", "good", "easy"].index("hard")))
+        await settle(pilot)
+    with ProgressStore.open(data_dir() / "progress.db") as store:
+        rows = store._read("SELECT suggested FROM coverage_results")
+        assert [r[0] for r in rows] == ["hard"]

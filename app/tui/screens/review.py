@@ -128,10 +128,14 @@ class ReviewScreen(Screen[None]):
 
 
 class CoverageFound(Message):
-    def __init__(self, coverage: Any, problem: str | None) -> None:
+    """The coverage scorer's result for a follow-up answer (posted from a worker)."""
+
+    def __init__(self, coverage: Any, problem: str | None, index: int | None = None) -> None:
         super().__init__()
         self.coverage = coverage
         self.problem = problem
+        self.index = index
+        """The follow-up it is for, where a screen asks several in turn."""
 
 
 class ReviewFollowUpScreen(ModalScreen[None]):
