@@ -1,7 +1,11 @@
 """The candidate's progress: a SQLite database under `data_dir()/progress.db`.
 
 Owns attempts (score and per-check results), hints used, reference answers
-revealed, follow-up self-grades and time spent. Every write is one transaction
+revealed, follow-up self-grades (with the concept each reviews), time spent, mock
+interviews (questions, follow-up answers), the key-point coverage of graded answers,
+and the review schedule: FSRS cards per concept, a cache of `app.progress.review`
+replayed over the attempts and self-grades, synced on read and rebuilt from them
+whenever it does not add up. Every write is one transaction
 in WAL mode, so killing kprep at any moment loses at most the write in flight.
 The schema version is `PRAGMA user_version`; `_MIGRATIONS[n]` upgrades version
 n to n+1. Several processes may open the same file at once (the terminal app, a
