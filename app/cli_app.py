@@ -215,7 +215,8 @@ def _print_progress(summary: Any, concepts: dict[str, tuple[int, int]]) -> None:
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context
 def reset(ctx: click.Context, scenario_id: str, yes: bool) -> None:
-    """Restore SCENARIO_ID's starter in your workspace (your progress is kept)."""
+    """Restore SCENARIO_ID's starter in your workspace (your progress is kept; the replaced
+    draft is kept in the workspace's .backup folder)."""
     from app.progress.workspace import Workspace, WorkspaceError
 
     _course, scenario = _check_scenario(ctx, scenario_id)
@@ -226,7 +227,7 @@ def reset(ctx: click.Context, scenario_id: str, yes: bool) -> None:
             fail_usage(f"{path} exists; pass --yes to replace it with the starter")
         click.confirm(f"Replace {path} with the starter?", abort=True, err=True)
     try:
-        workspace.reset(scenario)
+        backup = workspace.reset(scenario)
     except WorkspaceError as exc:
         click.echo(f"kprep: {exc}", err=True)
         sys.exit(ExitCode.FAILED)
@@ -234,6 +235,8 @@ def reset(ctx: click.Context, scenario_id: str, yes: bool) -> None:
         click.echo(f"kprep: cannot read the starter: {exc}", err=True)
         sys.exit(ExitCode.FAILED)
     click.echo(f"restored the starter in {path}")
+    if backup is not None:
+        click.echo(f"your previous draft is kept in {backup}")
 
 
 def _check_scenario(ctx: click.Context, scenario_id: str) -> tuple[Any, Any]:
