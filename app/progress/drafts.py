@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from app.course.models import Scenario
 
 
+Severity = Literal["information", "warning", "error"]
+"""How a message to the candidate is shown (Textual's notification severities)."""
+
+
 @dataclass(frozen=True)
 class SaveOutcome:
     """What a save did, and what (if anything) to tell the candidate about it."""
@@ -29,6 +33,12 @@ class SaveOutcome:
     """Why the save failed; set only on the first failure in a row (tell once)."""
     recovered: bool = False
     """This save worked after failed ones: say the draft is on disk again."""
+    message: str = ""
+    """What to tell the candidate (empty: nothing)."""
+
+    @property
+    def severity(self) -> Severity:
+        return "error" if self.problem else "information"
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,12 @@ class DiskChange:
     unsaved edits and wins (warn once per change); error: the file could not be read."""
     text: str = ""
     message: str = ""
+
+    @property
+    def severity(self) -> Severity:
+        if self.kind == "reload":
+            return "information"
+        return "warning" if self.kind == "conflict" else "error"
 
 
 class DraftSync:
@@ -57,7 +73,8 @@ class DraftSync:
         self._conflict_warned_mtime: int | None = None
 
     def open(self, scenario: Scenario) -> Draft:
-        """Load the draft (the starter when there is none); the caller shows its notices."""
+        """Load the draft (the starter when there is none); `open_messages` says what to
+        tell the candidate about it."""
         draft = self.workspace.load(scenario)
         self.path = draft.path
         if draft.problem is None:
@@ -66,6 +83,22 @@ class DraftSync:
         else:
             self.save_failed = True
         return draft
+
+    @staticmethod
+    def open_messages(draft: Draft) -> list[tuple[str, Literal["warning", "error"]]]:
+        """(message, severity) about a draft just opened: moved aside, or not writable."""
+        messages: list[tuple[str, Literal["warning", "error"]]] = []
+        if draft.notice:
+            messages.append((draft.notice, "warning"))
+        if draft.problem is not None:
+            messages.append(
+                (
+                    f"{draft.problem}. Your draft is kept in memory; nothing is lost while "
+                    "kprep runs.",
+                    "error",
+                )
+            )
+        return messages
 
     def unsaved(self, text: str) -> bool:
         """`text` differs from the file (or the file cannot be written)."""
@@ -78,14 +111,21 @@ class DraftSync:
         try:
             mtime = self.workspace.save(self.scenario_id, text)
         except WorkspaceError as exc:
-            first = not self.save_failed
+            if self.save_failed:
+                return SaveOutcome(saved=False)
             self.save_failed = True
-            return SaveOutcome(saved=False, problem=str(exc) if first else None)
+            return SaveOutcome(
+                saved=False,
+                problem=str(exc),
+                message=f"{exc}. Your draft is kept in memory; nothing is lost while kprep runs, "
+                "and on exit it is copied to the temp folder.",
+            )
         recovered = self.save_failed
         self.save_failed = False
         self.saved_text = text
         self._disk_mtime = mtime
-        return SaveOutcome(saved=True, recovered=recovered)
+        message = f"Draft saved to {self.path}." if recovered else ""
+        return SaveOutcome(saved=True, recovered=recovered, message=message)
 
     def poll(self, buffer_text: str) -> DiskChange | None:
         """Check the file's modification time; when another editor changed it, decide."""
