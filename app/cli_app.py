@@ -64,10 +64,16 @@ def _run_app(ctx: click.Context, kind: str, target: str | None = None, course: A
         exit_after=_exit_after(),
     )
     code = app.run()
-    for path in app.rescued:
-        click.echo(
-            f"kprep: the workspace could not be written; your draft was saved to {path}", err=True
-        )
+    try:
+        if app.exit_summary:
+            click.echo(app.exit_summary)
+        for path in app.rescued:
+            click.echo(
+                f"kprep: the workspace could not be written; your draft was saved to {path}",
+                err=True,
+            )
+    except OSError:
+        pass  # the terminal is gone (SIGHUP): the drafts were saved before the app exited
     if app.return_code:
         sys.exit(app.return_code)
     sys.exit(code or ExitCode.OK)

@@ -84,6 +84,10 @@ class HintPanel(Vertical):
             scroller is not None
             and hint.outer_size.height > scroller.scrollable_content_region.height
         )
-        self.screen.scroll_to_widget(hint, animate=False, top=too_tall)
+        self.screen.scroll_to_widget(hint, animate=False, top=too_tall, immediate=True)
+        # Counted once it is on the terminal: after the repaint that shows it scrolled in.
+        self.call_after_refresh(self._report_shown, indexes)
+
+    def _report_shown(self, indexes: list[int]) -> None:
         for index in indexes:
             self.post_message(self.Shown(index))
