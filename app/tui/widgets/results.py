@@ -162,6 +162,8 @@ class ResultsPanel(OptionList):
             title = f"Checks {passed}/{len(self._checks)} · score {score}/{total}"
             if self._checks_note:
                 title += f" · {self._checks_note}"
+            if passed < len(self._checks):
+                title += " · F2/space: why"
             options.append(
                 Option(Text(title, self._style("results--heading")), id="h:checks", disabled=True)
             )
@@ -196,8 +198,6 @@ class ResultsPanel(OptionList):
             if check.id in self.expanded:
                 prompt.append("\n  ")
                 prompt.append(check.message, self._style("results--muted"))
-            else:
-                prompt.append("  (space: why)", self._style("results--muted"))
         elif failing and check.message:
             # An error or skip says why the check could not run: short, and no giveaway.
             prompt.append("\n  ")
