@@ -20,16 +20,17 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 from textual import events, on
 from textual.app import App
 from textual.binding import BindingType
-from textual.widgets import Input, TextArea
 
 from app.progress.store import ProgressError, ProgressStore
 from app.progress.workspace import Workspace
 from app.settings import Settings, load_settings
 from app.tui import keys
-from app.tui.commands import kprep_commands
 from app.tui.messages import GoBack, OpenHome, OpenLesson, OpenScenario
 
 if TYPE_CHECKING:
+    from textual.command import Provider
+    from textual.widgets import Input, TextArea
+
     from app.course.loader import Course
     from app.live.service import LiveService
     from app.tui.screens.scenario import ScenarioScreen
@@ -49,6 +50,14 @@ class Start:
     """A scenario id, or a lesson `track` / `track#section`."""
 
 
+def _kprep_commands() -> type[Provider]:
+    """kprep's command palette provider (for `App.COMMANDS`)."""
+    # Deferred for start-up cost: the provider's module is needed once the palette opens.
+    from app.tui.commands import KprepCommands
+
+    return KprepCommands
+
+
 class KprepApp(App[int]):
     """kprep: practise Kubernetes-for-ML interview questions."""
 
@@ -65,7 +74,7 @@ class KprepApp(App[int]):
         "styles/help.tcss",
     ]
     BINDINGS: ClassVar[list[BindingType]] = keys.APP_BINDINGS
-    COMMANDS = App.COMMANDS | {kprep_commands}
+    COMMANDS = App.COMMANDS | {_kprep_commands}
 
     def __init__(
         self,
@@ -337,6 +346,9 @@ class KprepApp(App[int]):
 
     def action_copy_or_quit(self) -> None:
         """ctrl+c: copy the selection of the focused text field; with none, save and quit."""
+        # Deferred for start-up cost: TextArea brings tree-sitter, and home needs neither.
+        from textual.widgets import Input, TextArea
+
         focused = self.focused
         if isinstance(focused, TextArea | Input) and focused.selected_text:
             # After the keys queued before it (a shift+arrow still extending the selection).

@@ -115,8 +115,3 @@ class KprepCommands(Provider):
             score = matcher.match(command.text)
             if score > 0:
                 yield Hit(score, matcher.highlight(command.text), command.run, help=command.help)
-
-
-def kprep_commands() -> type[Provider]:
-    """For `App.COMMANDS`: the provider class."""
-    return KprepCommands

@@ -323,7 +323,9 @@ def keymap_markdown() -> str:
         'editor = "nvim"',
         "```",
         "",
-        "Press F1 (or ?) in the app for this list with your own keys.",
+        "Press F1 (or ?) in the app for this list with your own keys. ctrl+p opens the",
+        "command palette: any scenario or lesson by name or id, the scenario's actions,",
+        "and every field of your YAML to jump to.",
         "",
     ]
     for title, bindings in binding_sections():

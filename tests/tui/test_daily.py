@@ -15,6 +15,7 @@ from textual.command import CommandPalette
 from textual.widgets import Input
 from textual.widgets._footer import FooterKey
 from textual.widgets._toast import Toast
+from textual.widgets.text_area import Selection
 
 from app.paths import data_dir
 from app.progress.store import ProgressStore
@@ -137,7 +138,7 @@ async def test_ctrl_c_copies_a_selection_and_otherwise_saves_and_quits(make_app)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         screen = app.screen
-        screen.editor.selection = ((0, 0), (1, 0))
+        screen.editor.selection = Selection((0, 0), (1, 0))
         await pilot.press("ctrl+c")
         await pilot.pause()
         assert app.clipboard == "apiVersion: apps/v1\n"

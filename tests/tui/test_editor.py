@@ -8,6 +8,7 @@ from textual import events
 from textual.app import App, ComposeResult
 from textual.containers import Vertical
 from textual.widgets import TextArea
+from textual.widgets.text_area import Selection
 
 from app.tui.widgets.editor import AnswerEditor
 
@@ -81,7 +82,7 @@ async def test_tab_inserts_spaces_and_shift_tab_dedents_lines():
         editor.move_cursor((1, 0))
         await pilot.press("tab")
         assert editor.text == "a:\n  b: 1\nc: 2\n" and "\t" not in editor.text
-        editor.selection = ((1, 0), (2, 4))  # two lines selected: both move
+        editor.selection = Selection((1, 0), (2, 4))  # two lines selected: both move
         await pilot.press("tab")
         assert editor.text == "a:\n    b: 1\n  c: 2\n"
         await pilot.press("shift+tab")

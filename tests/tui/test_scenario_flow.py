@@ -58,8 +58,8 @@ async def test_open_scenario_shows_starter_and_live_diagnostics(make_app):
         assert failing and screen.status.failing == len(failing)
         assert f"{len(failing)} check(s) fail" in str(screen.status.render())
         problem_lines = {d.line for d in screen.results.diagnostics}
-        marked = next(c for c in failing if c.line and c.line not in problem_lines)
-        assert screen.editor.marks[marked.line] == "check"
+        marked = next(c.line for c in failing if c.line and c.line not in problem_lines)
+        assert marked is not None and screen.editor.marks[marked] == "check"
         assert "as you type" in str(screen.results.get_option("h:checks").prompt)
     assert store().scenario_progress("gpu-limits").attempts == 0
 

@@ -45,6 +45,8 @@ class Grading(Widget):
         """Counts edits; a result for an older version is stale."""
         self.fired_at = 0.0
         """`perf_counter()` when the debounce last fired (the benchmark measures from it)."""
+        self.last_grade_ms = 0.0
+        """How long the last grade took in the worker."""
         self._text = ""
         self._pending: bool | None = None
         """A grade asked for before the grader was ready (True: an explicit one)."""
@@ -97,6 +99,10 @@ class Grading(Widget):
         self.grader = message.grader
         pending, self._pending = self._pending, None
         self._start(bool(pending))
+
+    @on(GradeFinished)
+    def _timed(self, message: GradeFinished) -> None:
+        self.last_grade_ms = message.elapsed_ms  # and the message goes on up to the screen
 
     @work(thread=True, exclusive=True, group="grade", exit_on_error=False, description="grade")
     def _grade(self, grader: Grader, text: str, version: int, explicit: bool) -> None:
