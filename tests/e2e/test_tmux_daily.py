@@ -28,15 +28,18 @@ pytestmark = pytest.mark.e2e
 class Terminal:
     """One tmux session running kprep, and ways to type into it and read it."""
 
-    def __init__(self, tmp_path: Path, size: tuple[int, int], keep_shell: bool) -> None:
+    def __init__(
+        self, tmp_path: Path, size: tuple[int, int], keep_shell: bool, scenario: str
+    ) -> None:
         self.home = tmp_path / "home"
+        self.scenario = scenario
         self.session = f"kprep-e2e-{os.getpid()}-{tmp_path.name}"
         self.base = [_tmux(), "-L", self.session, "-f", "/dev/null"]
         kprep = Path(sys.executable).with_name("kprep")
         command = (
             f"env -u COLUMNS -u LINES KPREP_HOME={shlex.quote(str(self.home))} "
             f"TERM=xterm-256color {shlex.quote(str(kprep))} --course {shlex.quote(str(REPO))} "
-            "practice gpu-limits"
+            f"practice {scenario}"
         )
         if keep_shell:
             # The shell outlives kprep, so the terminal kprep leaves behind can be read.
@@ -58,13 +61,17 @@ class Terminal:
     def keys(self, *keys: str) -> None:
         self.run("send-keys", "-t", self.session, *keys)
 
+    def literal(self, text: str) -> None:
+        """Send `text` as typed characters, all at once (`--`: a leading `-` is text)."""
+        self.run("send-keys", "-t", self.session, "-l", "--", text)
+
     def type(self, text: str) -> None:
         """Type `text` one key at a time, as a person would (Enter for newlines)."""
         for char in text:
             if char == "\n":
                 self.keys("Enter")
             else:
-                self.keys("-l", char)
+                self.literal(char)
             time.sleep(0.02)
 
     def wait_for(self, what: str, timeout: float = 40.0) -> str:
@@ -82,7 +89,8 @@ class Terminal:
         return pane
 
     def draft(self) -> str:
-        return (self.home / "data" / "workspace" / "gpu-limits.yaml").read_text(encoding="utf-8")
+        path = self.home / "data" / "workspace" / f"{self.scenario}.yaml"
+        return path.read_text(encoding="utf-8")
 
     def close(self) -> None:
         self.run("kill-server")
@@ -92,9 +100,18 @@ class Terminal:
 def terminal(tmp_path: Path) -> Iterator[Terminal]:
     made: list[Terminal] = []
 
-    def start(size: tuple[int, int] = (100, 32), keep_shell: bool = False) -> Terminal:
-        made.append(Terminal(tmp_path, size, keep_shell))
-        made[-1].wait_for("gpu-limits · serving")
+    def start(
+        size: tuple[int, int] = (100, 32),
+        keep_shell: bool = False,
+        scenario: str = "gpu-limits",
+        draft: str | None = None,
+    ) -> Terminal:
+        if draft is not None:
+            workspace = tmp_path / "home" / "data" / "workspace"
+            workspace.mkdir(parents=True, exist_ok=True)
+            (workspace / f"{scenario}.yaml").write_text(draft, encoding="utf-8")
+        made.append(Terminal(tmp_path, size, keep_shell, scenario))
+        made[-1].wait_for(f"{scenario} · serving")
         made[-1].wait_for("Problems")  # graded once: the app is ready for keys
         return made[-1]
 
@@ -180,3 +197,29 @@ def test_sigterm_and_a_closed_terminal_save_the_draft(terminal, how) -> None:
         term.run("kill-server")  # the terminal window goes away: kprep gets SIGHUP
         _wait_gone(pid)
     assert term.draft().startswith("# saved on the way out\n")
+
+
+def test_the_serving_10k_answer_types_without_fixing_indentation(terminal) -> None:
+    """Type the reference answer line by line the way a candidate would: Enter gives the
+    indentation, backspace steps out of a block (a level per press); no line needs spaces
+    typed by hand. Checks as you type show it passing before ctrl+r."""
+    from app.tui.widgets.yaml_text import leading_spaces, newline_indent
+
+    answer = (REPO / "answers/serving-10k/answer.yaml").read_text(encoding="utf-8")
+    term = terminal(size=(120, 40), scenario="serving-10k", draft="")
+    previous = ""
+    for number, line in enumerate(answer.splitlines()):
+        if number:
+            term.keys("Enter")
+        if line.strip():
+            indent = newline_indent(previous) if number else 0
+            target = leading_spaces(line)
+            assert target <= indent, f"line {number + 1} would need spaces typed by hand"
+            if target < indent:
+                term.keys(*["BSpace"] * ((indent - target) // 2))
+            term.literal(line.strip())
+        previous = line if line.strip() else ""
+    term.wait_for("all checks pass", timeout=20)
+    term.keys("C-q")
+    _wait_gone(term.kprep_pid())
+    assert term.draft() == answer.rstrip("\n")

@@ -31,6 +31,7 @@ from app.tui.widgets.yaml_text import (
         ("  -", 4),  # a bare dash: its content comes on the next line
         ("  - ", 4),
         ("  - --port=8000", 2),  # a scalar item: the next item starts at the dash
+        ("  - >-", 4),  # a block scalar item: its text at the item's content column
         ('  - "a: b"', 2),  # quoted, not a key
         ("    # TODO: set the GPU limit", 4),
         ("      ", 6),

@@ -364,13 +364,12 @@ class ScenarioScreen(Screen[None]):
 
     def action_cycle_focus(self) -> None:
         """F6: editor, then the results list, then the prompt and hints, then the editor."""
-        brief = self.query_one("#brief", VerticalScroll)
         if self.editor.has_focus:
             self.results.focus()
             if self.results.highlighted is None:
                 self.results.highlighted = self.results.first_failure_index()
         elif self.results.has_focus:
-            brief.focus()
+            self.query_one("#brief", VerticalScroll).focus()
         else:
             self.editor.focus()
 

@@ -17,6 +17,8 @@ _ITEM = re.compile(r"(\s*)((?:-(?:\s+|$))+)")
 _OPENS_BLOCK = re.compile(r"(?::|:\s+[|>][-+0-9]*|:\s+[\[{]|^\s*-\s+[\[{]|^[\[{])$")
 """The code part ends a key with no value, a block scalar header (`key: |`), or opens a
 flow collection: the next line is one level deeper."""
+_BLOCK_HEADER = re.compile(r"[|>][-+0-9]*")
+"""A block scalar's header (`|`, `>-`, `|2`): its text follows on the next lines."""
 _KEY = re.compile(r"""^(\s*)(?:-\s+)*("[^"]*"|'[^']*'|[^\s#'"][^:#]*?)\s*:(?:\s|$)""")
 
 
@@ -63,8 +65,10 @@ def newline_indent(before_cursor: str) -> int:
         return content_column + INDENT
     if item:
         rest = code[item.end() :]
-        # `- key: value` continues the item's mapping; `- value` is followed by the next item.
-        return content_column if _KEY.match(rest) else len(item.group(1))
+        # `- key: value` continues the item's mapping, and `- |` has its text at the item's
+        # content column; `- value` is followed by the next item.
+        continues = _KEY.match(rest) or _BLOCK_HEADER.fullmatch(rest)
+        return content_column if continues else len(item.group(1))
     return base
 
 
