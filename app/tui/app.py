@@ -29,7 +29,6 @@ from app.tui.messages import GoBack, OpenHome, OpenLesson, OpenScenario
 
 if TYPE_CHECKING:
     from textual.command import Provider
-    from textual.widgets import Input, TextArea
 
     from app.course.loader import Course
     from app.live.service import LiveService
@@ -352,12 +351,14 @@ class KprepApp(App[int]):
         focused = self.focused
         if isinstance(focused, TextArea | Input) and focused.selected_text:
             # After the keys queued before it (a shift+arrow still extending the selection).
-            focused.call_later(self._copy_selection, focused)
+            field = focused
+            focused.call_later(lambda: self._copy_selection(field.selected_text))
+        elif selected := self.screen.get_selected_text():
+            self._copy_selection(selected)  # text selected with the mouse (the prompt, hints)
         else:
             self.action_quit_saving()
 
-    def _copy_selection(self, field: TextArea | Input) -> None:
-        text = field.selected_text
+    def _copy_selection(self, text: str) -> None:
         self.copy_to_clipboard(text)
         lines = text.count("\n") + 1
         self.notify(

@@ -345,3 +345,18 @@ async def test_f1_is_in_the_footer_at_80_columns(make_app, start):
         help_key = next(k for k in keys if k.action in ("help", "app.help"))
         assert help_key is keys[0]
         assert help_key.region.width > 0 and help_key.region.right <= 80
+
+
+async def test_ctrl_c_copies_text_selected_with_the_mouse(make_app):
+    from textual.selection import Selection as ScreenSelection
+    from textual.widgets import Static
+
+    app = make_app("scenario", "gpu-limits")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        hints_left = screen.query_one("#hints-left", Static)
+        screen.selections = {hints_left: ScreenSelection(None, None)}  # as a mouse drag does
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert app.is_running and "ctrl+g" in app.clipboard
