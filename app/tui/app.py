@@ -343,6 +343,10 @@ class KprepApp(App[int]):
         else:
             self._quit_now()
 
+    async def action_quit(self) -> None:
+        """Textual's own quit (the palette's Quit command) saves too."""
+        self.action_quit_saving()
+
     def action_copy_or_quit(self) -> None:
         """ctrl+c: copy the selection of the focused text field; with none, save and quit."""
         # Deferred for start-up cost: TextArea brings tree-sitter, and home needs neither.

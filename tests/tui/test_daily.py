@@ -360,3 +360,15 @@ async def test_ctrl_c_copies_text_selected_with_the_mouse(make_app):
         await pilot.press("ctrl+c")
         await pilot.pause()
         assert app.is_running and "ctrl+g" in app.clipboard
+
+
+async def test_the_palettes_own_quit_saves_and_summarises(make_app):
+    app = make_app("scenario", "gpu-limits")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.screen.editor.move_cursor((0, 0))
+        await pilot.press(*"# palette", "enter")
+        await _palette(pilot, "Quit")
+    assert not app.is_running
+    assert draft_file().read_text(encoding="utf-8").startswith("# palette\n")
+    assert app.exit_summary.startswith("kprep: saved gpu-limits")
