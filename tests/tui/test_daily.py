@@ -372,3 +372,12 @@ async def test_the_palettes_own_quit_saves_and_summarises(make_app):
     assert not app.is_running
     assert draft_file().read_text(encoding="utf-8").startswith("# palette\n")
     assert app.exit_summary.startswith("kprep: saved gpu-limits")
+
+
+async def test_quitting_from_home_says_what_to_try_next(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    assert app.exit_summary == "kprep: progress saved · next: kprep practice gpu-limits"
