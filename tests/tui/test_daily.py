@@ -171,6 +171,8 @@ async def test_sigterm_and_sighup_save_the_draft_and_exit(make_app, signum):
         await settle(pilot)
         app.screen.editor.move_cursor((0, 0))
         await pilot.press(*"# signalled", "enter")  # no wait for the save debounce
+        # Without the app's handler the signal would end the test process itself.
+        assert signum in app._signals_installed
         os.kill(os.getpid(), signum)
         for _ in range(50):
             if not app.is_running:
