@@ -132,4 +132,32 @@ def expected_pods(obj: Any) -> int | None:
         return parallelism if completions is None else min(parallelism, _count(completions, 1))
     if kind == "DaemonSet":
         return None
+    return _operator_pods(str(kind), spec)
+
+
+def _operator_pods(kind: str, spec: dict[str, Any]) -> int:
+    """Pods a training operator makes from its custom resource, defaults as the operators
+    fill them in (Trainer v2's torch runtime: one node; JobSet: one replica; PyTorchJob:
+    one replica per role); 0 while suspended."""
+    if kind == "PyTorchJob":
+        if (dig(spec, ("runPolicy", "suspend"))) is True:
+            return 0
+        roles = spec.get("pytorchReplicaSpecs")
+        if not isinstance(roles, dict):
+            return 0
+        return sum(_count(dig(r, ("replicas",)), 1) for r in roles.values() if isinstance(r, dict))
+    if kind == "JobSet":
+        if spec.get("suspend") is True:
+            return 0
+        total = 0
+        for replicated in spec.get("replicatedJobs") or []:
+            if not isinstance(replicated, dict):
+                continue
+            job = {"kind": "Job", "spec": dig(replicated, ("template", "spec")) or {}}
+            total += _count(replicated.get("replicas"), 1) * (expected_pods(job) or 0)
+        return total
+    if kind == "TrainJob":
+        if spec.get("suspend") is True:
+            return 0
+        return _count(dig(spec, ("trainer", "numNodes")), 1)
     return 0
