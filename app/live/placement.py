@@ -220,7 +220,9 @@ def rendezvous_summaries(views: dict[str, dict[str, Any]]) -> dict[str, dict[str
     for name, view in views.items():
         if not view["torchrun"] and not any(k.startswith("PET_") for k in view["env"]):
             continue
-        settings = {k: v for k, v in view["rendezvous"].items() if isinstance(v, str)}
+        settings = {
+            k: v for k, v in view["rendezvous"].items() if isinstance(v, str) and k != "static"
+        }
         settings["masterPods"] = ",".join(view["rendezvous"]["masterPods"])
         summaries[name] = settings
     return summaries

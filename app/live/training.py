@@ -52,6 +52,7 @@ _BOOLEAN_FLAGS = {"standalone", "no_python", "run_path", "module", "m"}
 _LAUNCHERS = (("torchrun",), ("python", "-m", "torch.distributed.run"))
 _SHELL_VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 _KUBE_VAR = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _FIELD_INDEX = re.compile(r"^metadata\.(labels|annotations)\['([^']+)'\]$")
 
 
@@ -116,28 +117,42 @@ def main_container(spec: dict[str, Any]) -> dict[str, Any]:
 
 def _words(container: dict[str, Any], env: dict[str, str]) -> list[str]:
     """The container's command line as words, with variables expanded the way the
-    process sees them: `$(VAR)` by the kubelet, then `$VAR`/`${VAR}` inside a
-    `sh -c`/`bash -c` script by the shell."""
+    process sees them: `$(VAR)` by the kubelet, then, inside a `sh -c`/`bash -c`
+    script, `$VAR`/`${VAR}` by the shell; for a script, the words of its command
+    that runs torchrun (else of its last command)."""
     raw = [expand_kube(str(w), env) for w in (container.get("command") or [])]
     raw += [expand_kube(str(w), env) for w in (container.get("args") or [])]
-    for index, word in enumerate(raw[:-1]):
-        if (
-            word in ("-c", "-ec", "-lc", "-xc")
-            and index >= 1
-            and raw[0].split("/")[-1]
-            in (
-                "sh",
-                "bash",
-            )
-        ):
-            script = _SHELL_VAR.sub(
-                lambda m: env.get(m.group(1) or m.group(2), m.group(0)), raw[index + 1]
-            )
-            try:
-                return shlex.split(script, comments=True)
-            except ValueError:
-                return script.split()
+    shell = raw[0].split("/")[-1] if raw else ""
+    if shell in ("sh", "bash"):
+        for index, word in enumerate(raw[1:-1], start=1):
+            if word.startswith("-") and "c" in word:
+                return _script_words(raw[index + 1], dict(env))
     return raw
+
+
+def _script_words(script: str, env: dict[str, str]) -> list[str]:
+    """Follow a shell script's simple assignments (`X=...`, `export X=...`) and return
+    the words of the command that runs torchrun, else of the last command."""
+    joined = script.replace("\\\n", " ")
+    last: list[str] = []
+    for line in re.split(r"\n|;|&&|\|\|", joined):
+        expanded = _SHELL_VAR.sub(lambda m: env.get(m.group(1) or m.group(2), m.group(0)), line)
+        try:
+            words = shlex.split(expanded, comments=True)
+        except ValueError:
+            words = expanded.split()
+        if not words:
+            continue
+        assignments = words[1:] if words[0] == "export" else words
+        if all(_ASSIGNMENT.match(w) for w in assignments):
+            for word in assignments:
+                name, _, value = word.partition("=")
+                env[name] = value
+            continue
+        last = words
+        if any(w.split("/")[-1] == "torchrun" or w == "torch.distributed.run" for w in words):
+            return words
+    return last
 
 
 def launcher_args(container: dict[str, Any], env: dict[str, str]) -> list[str] | None:
@@ -173,13 +188,27 @@ def torchrun_flags(args: list[str]) -> dict[str, str]:
     return flags
 
 
-def rendezvous(flags: dict[str, str], env: dict[str, str]) -> dict[str, str]:
-    """What torchrun will use for each rendezvous setting: the flag, else `PET_<KEY>`,
-    else "" (torchrun's built-in default)."""
-    view: dict[str, str] = {}
+def rendezvous(flags: dict[str, str], env: dict[str, str], gpus: int) -> dict[str, Any]:
+    """What torchrun will use: each setting's flag, else `PET_<KEY>`, else "" (torchrun's
+    default), plus the numbers checks compare: `nodes` (the most nodes `--nnodes`
+    allows: `3` or `2:3` give 3), `procs` (processes per node; `gpu`/`auto` count the
+    pod's GPUs; 0 when unknown), `rank` (the node rank; 0 when a static rendezvous
+    gives none, torchrun's default; -1 when the c10d rendezvous assigns it) and `static`
+    (the rendezvous is rank 0's address rather than a c10d store)."""
+    view: dict[str, Any] = {}
     for key in RENDEZVOUS_KEYS:
-        value = flags.get(key, env.get(f"PET_{key.upper()}", ""))
-        view[_VIEW_NAMES[key]] = value
+        view[_VIEW_NAMES[key]] = flags.get(key, env.get(f"PET_{key.upper()}", ""))
+    nnodes = view["nnodes"] or "1"
+    top = nnodes.rpartition(":")[2]
+    view["nodes"] = int(top) if top.isdigit() else 0
+    nproc = view["nprocPerNode"] or "1"
+    if nproc.isdigit():
+        view["procs"] = int(nproc)
+    else:
+        view["procs"] = gpus if nproc in ("gpu", "auto") else 0
+    view["static"] = view["rdzvBackend"] in ("", "static")
+    rank = view["nodeRank"]
+    view["rank"] = int(rank) if rank.isdigit() else (0 if view["static"] and not rank else -1)
     return view
 
 
@@ -289,14 +318,21 @@ def training_views(
         env = container_env(pod, container)
         args = launcher_args(container, env)
         flags = torchrun_flags(args) if args is not None else {}
-        settings: dict[str, Any] = rendezvous(flags, env)
-        master = settings["masterAddr"] or settings["rdzvEndpoint"]
+        gpus = pod_spec_gpus(spec)
+        settings = rendezvous(flags, env, gpus)
+        # A static rendezvous meets at rank 0's address (torchrun's default: 127.0.0.1,
+        # which no other pod reaches); c10d at the store's endpoint.
+        master = (
+            settings["masterAddr"] or "127.0.0.1"
+            if settings["static"]
+            else settings["rdzvEndpoint"]
+        )
         settings["masterPods"] = resolve(master, namespace, services) if master else []
         views[str((pod.get("metadata") or {}).get("name"))] = {
             "env": env,
             "torchrun": flags,
             "rendezvous": settings,
             "conflicts": conflicts(flags, env),
-            "gpus": pod_spec_gpus(spec),
+            "gpus": gpus,
         }
     return views

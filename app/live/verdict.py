@@ -48,6 +48,7 @@ def finish(
             "pods": observation.pods,
             "nodes": observation.nodes,
             "events": observation.events,
+            "services": observation.services,
         },
     )
     pending_messages = [
