@@ -58,7 +58,7 @@ def render_text(reports: Sequence[Report], console: Any) -> None:
                 advised.add(check.advice)
                 console.print(f"    [cyan]cluster:[/] {_escape(check.advice)}", highlight=False)
         if report.workloads and _training_tree(report.workloads):
-            from app.live.tree_render import workload_tree
+            from app.grading.tree_render import workload_tree
 
             # Wrapped, not cropped: a pod's rendezvous settings are the end of its line.
             console.print(workload_tree(report.workloads, "where the pods landed"), soft_wrap=False)
@@ -78,7 +78,7 @@ def render_text(reports: Sequence[Report], console: Any) -> None:
 
 
 def _training_tree(roots: list[dict[str, Any]]) -> bool:
-    from app.live.tree_render import is_training_tree
+    from app.grading.tree_render import is_training_tree
 
     return is_training_tree(roots)
 

@@ -8,7 +8,7 @@ the controllers put on what they create (JobSet labels its Jobs and pods
 `jobset.sigs.k8s.io/jobset-name`, the training operator its pods
 `training.kubeflow.org/job-name`, the Job controller `batch.kubernetes.io/job-name`).
 Plain data out
-(`WorkloadNode`, `PodLeaf`), so the CLI (rich, `app.live.tree_render`), the JSON
+(`WorkloadNode`, `PodLeaf`), so the CLI (rich, `app.grading.tree_render`), the JSON
 report and the terminal app draw the same tree.
 """
 
