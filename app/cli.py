@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from app.cli_common import course_from, fail_usage
 from app.exitcodes import ExitCode
 
 _LAZY: dict[str, str] = {
@@ -59,22 +60,6 @@ class LazyGroup(click.Group):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
-
-
-def fail_usage(message: str) -> None:
-    click.echo(f"kprep: {message}", err=True)
-    sys.exit(ExitCode.USAGE)
-
-
-def course_from(ctx: click.Context) -> Any:
-    from app.course.loader import Course
-    from app.paths import default_course_dir
-
-    root = ctx.obj.get("course") if ctx.obj else None
-    folder = Path(root) if root else default_course_dir()
-    if not (folder / "scenarios").is_dir():
-        fail_usage(f"{folder} is not a course folder (it has no scenarios/ folder)")
-    return Course(folder)
 
 
 @click.group(
@@ -198,7 +183,7 @@ def check(
         reports.append(grader.grade_bytes(raw, str(path)))
     exit_code = ExitCode.OK
     if live:
-        from app.cluster.live import run_live_checks
+        from app.live.attempt import run_live_checks
 
         reports, cluster_failed = run_live_checks(
             course,
@@ -289,7 +274,7 @@ def scenarios_list(ctx: click.Context, fmt: str) -> None:
 @click.pass_context
 def scenarios_lint(ctx: click.Context, lint_course_dir: Path | None) -> None:
     """Check every scenario: schema, CEL, lesson links, reference answers, wrong answers."""
-    from app.course.lint import lint_course
+    from app.authoring.lint import lint_course
 
     if lint_course_dir is not None:
         ctx.obj["course"] = lint_course_dir
@@ -307,21 +292,24 @@ def scenarios_lint(ctx: click.Context, lint_course_dir: Path | None) -> None:
 
 @scenarios.command("new")
 @click.argument("scenario_id")
-@click.option(
-    "--track",
-    required=True,
-    type=click.Choice(["serving", "autoscaling", "gpu-scheduling", "distributed-training"]),
-)
+@click.option("--track", required=True, help="A track id from the course's course.yaml.")
 @click.pass_context
 def scenarios_new(ctx: click.Context, scenario_id: str, track: str) -> None:
     """Scaffold scenarios/ID and answers/ID; lint flags them until they are filled in."""
     import re
 
-    from app.course.scaffold import scaffold
+    from app.authoring.scaffold import scaffold
+    from app.course.loader import CourseError
 
     if not re.match(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$", scenario_id):
         fail_usage(f"{scenario_id!r}: ids are lowercase letters, digits and '-', 3-64 chars")
     course = course_from(ctx)
+    try:
+        tracks = course.catalog.track_ids
+    except CourseError as exc:
+        fail_usage(str(exc))
+    if track not in tracks:
+        fail_usage(f"unknown track {track!r} (course.yaml lists: {', '.join(tracks)})")
     if (course.scenarios_dir / scenario_id).exists():
         fail_usage(f"scenario {scenario_id!r} already exists")
     for path in scaffold(course.root, scenario_id, track):

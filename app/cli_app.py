@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from app.cli import course_from, fail_usage
+from app.cli_common import course_from, fail_usage
 from app.exitcodes import ExitCode
 
 EXIT_AFTER_MOUNT_ENV = "KPREP_EXIT_AFTER_MOUNT"
@@ -114,6 +114,7 @@ def lesson(ctx: click.Context, track: str) -> None:
 @click.pass_context
 def progress(ctx: click.Context, fmt: str) -> None:
     """Print your progress: tracks, scenarios, scores, hints, time."""
+    from app.course.catalog import catalog_or_none
     from app.paths import data_dir
     from app.progress.course_index import load_index
     from app.progress.store import ProgressStore
@@ -124,7 +125,12 @@ def progress(ctx: click.Context, fmt: str) -> None:
     try:
         if store.opened.problem:
             click.echo(f"kprep: {store.opened.problem}", err=True)
-        summary = summarize(scenarios, store, [f"scenario not loaded: {e}" for e in errors])
+        summary = summarize(
+            scenarios,
+            store,
+            [f"scenario not loaded: {e}" for e in errors],
+            catalog_or_none(_course_dir(ctx)),
+        )
         concepts = store.concept_results()
     finally:
         store.close()

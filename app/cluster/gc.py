@@ -8,7 +8,7 @@ from pathlib import Path
 
 from app.cluster.errors import ClusterNotRunning
 from app.cluster.kube import Kube
-from app.cluster.live import NAMESPACE_RESOURCE, OWNED_LABEL, delete_attempt_namespace
+from app.cluster.namespaces import NAMESPACE_RESOURCE, OWNED_LABEL, delete_attempt_namespace
 
 
 def _age_seconds(timestamp: str | None) -> float:

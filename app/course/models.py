@@ -11,9 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.course.tracks import TRACK_TITLES as TRACK_TITLES  # re-exported
-from app.course.tracks import TRACKS as TRACKS  # re-exported
-
 DIFFICULTIES: tuple[str, ...] = ("warm-up", "easy", "medium", "hard")
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence, Sized
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from app.course.tracks import TRACK_TITLES, TRACKS
+from app.course.catalog import Catalog
 from app.progress.store import ProgressStore, ScenarioProgress
 
 
@@ -146,9 +146,16 @@ class Summary:
 
 
 def summarize(
-    scenarios: Sequence[ScenarioLike], store: ProgressStore, course_errors: list[str] | None = None
+    scenarios: Sequence[ScenarioLike],
+    store: ProgressStore,
+    course_errors: list[str] | None = None,
+    catalog: Catalog | None = None,
 ) -> Summary:
-    """Join the course's scenarios (in course order) with the stored progress."""
+    """Join the course's scenarios (in course order) with the stored progress.
+
+    Tracks come in `catalog` order (course.yaml); a track a scenario names that
+    the catalog lacks is listed after them.
+    """
     stored = store.all_progress()
     known = {s.id for s in scenarios}
     notes = [
@@ -158,15 +165,16 @@ def summarize(
     ]
     notes.extend(course_errors or [])
     rows = [ScenarioRow(s, stored.get(s.id) or ScenarioProgress(s.id)) for s in scenarios]
+    listed = catalog.track_ids if catalog else ()
     tracks = [
         TrackRow(
             track,
-            TRACK_TITLES.get(track, track),
+            catalog.title(track) if catalog else track,
             tuple(r for r in rows if r.scenario.track == track),
         )
-        for track in (*TRACKS, *sorted({s.track for s in scenarios} - set(TRACKS)))
+        for track in (*listed, *sorted({s.track for s in scenarios} - set(listed)))
     ]
-    tracks = [t for t in tracks if t.scenarios or t.track in TRACKS]
+    tracks = [t for t in tracks if t.scenarios or t.track in listed]
     by_id = {r.scenario.id: r for r in rows}
     recent = [by_id[i] for i in store.recent_scenarios() if i in by_id]
     continue_with = next(

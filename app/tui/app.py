@@ -15,14 +15,16 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from textual import events
 from textual.app import App
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 
 from app.progress.store import ProgressError, ProgressStore
 from app.progress.workspace import Workspace
 from app.settings import Settings, load_settings
+from app.tui import keys
 
 if TYPE_CHECKING:
     from app.course.loader import Course
+    from app.live.service import LiveService
 
 
 @dataclass(frozen=True)
@@ -49,23 +51,7 @@ class KprepApp(App[int]):
         "styles/dialogs.tcss",
         "styles/help.tcss",
     ]
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "ctrl+c,ctrl+q",
-            "quit_saving",
-            "Quit",
-            id="quit",
-            priority=True,
-            tooltip="Save the draft and progress, then exit.",
-        ),
-        Binding(
-            "f1,question_mark",
-            "help",
-            "Help",
-            id="help",
-            tooltip="Every key binding, with its id for config.toml.",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keys.APP_BINDINGS
 
     def __init__(
         self,
@@ -78,6 +64,7 @@ class KprepApp(App[int]):
         store_path: Path | None = None,
         cursor_blink: bool = True,
         exit_after: Literal["mount", "ready"] | None = None,
+        live_service: LiveService | None = None,
     ) -> None:
         super().__init__()
         from app.paths import data_dir
@@ -105,6 +92,17 @@ class KprepApp(App[int]):
         """When the candidate last pressed a key; time spent only counts while active."""
         self._ready_reported = False
         self._failed_writes: set[str] = set()
+        self._live_service = live_service
+
+    @property
+    def live_service(self) -> LiveService:
+        """Runs answers on the local cluster (ctrl+l); tests pass a fake one."""
+        if self._live_service is None:
+            # Deferred for start-up cost: the live grader's imports are not needed to paint.
+            from app.live.service import ClusterLiveService
+
+            self._live_service = ClusterLiveService(self.course)
+        return self._live_service
 
     @property
     def course(self) -> Course:
@@ -185,7 +183,9 @@ class KprepApp(App[int]):
         except CourseError as exc:
             self.notify(f"scenario {scenario_id!r} is invalid: {exc}", severity="error", timeout=15)
             return False
-        await self.push_screen(ScenarioScreen(scenario, cursor_blink=self.cursor_blink))
+        await self.push_screen(
+            ScenarioScreen(scenario, live=self.live_service, cursor_blink=self.cursor_blink)
+        )
         return True
 
     async def open_lesson(self, track: str, section: str | None = None) -> bool:

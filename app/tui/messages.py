@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from app.live.service import NodeGpus
 
 
 @dataclass
@@ -50,8 +53,8 @@ class LiveGradeFinished(Message):
 
     report: Any
     """The live `Report`: offline checks, live checks, placement."""
-    nodes: list[dict[str, Any]]
-    """`{"name", "gpus"}` for every node of the cluster (empty if unknown)."""
+    nodes: list[NodeGpus]
+    """Every node of the cluster with its allocatable GPUs (empty if unknown)."""
 
 
 @dataclass

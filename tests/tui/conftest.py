@@ -42,12 +42,24 @@ GPUs are whole devices, set in limits.
 """
 
 
+FIXTURE_CATALOG = """\
+format_version: 1
+tracks:
+  - {id: serving, title: Serving models on GPUs}
+  - {id: autoscaling, title: Autoscaling inference}
+  - {id: gpu-scheduling, title: GPU scheduling}
+  - {id: distributed-training, title: Distributed training}
+"""
+"""Fixed, so the snapshots do not change when the bundled course gains a track."""
+
+
 def make_course(root: Path, lesson_link: str | None = None) -> Path:
     """A course folder with the real gpu-limits scenario and a fixed lesson."""
     for part in ("scenarios", "answers"):
         shutil.copytree(REPO / part / "gpu-limits", root / part / "gpu-limits")
     (root / "lessons").mkdir(parents=True)
     (root / "lessons" / "serving.md").write_text(LESSON, encoding="utf-8")
+    (root / "course.yaml").write_text(FIXTURE_CATALOG, encoding="utf-8")
     if lesson_link is not None:
         scenario = root / "scenarios" / "gpu-limits" / "scenario.yaml"
         text = scenario.read_text(encoding="utf-8").replace(

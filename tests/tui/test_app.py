@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import io
-import sys
-import types
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -207,17 +206,23 @@ async def test_screens_fit_80_by_24(make_app, start):
         assert app.screen.size.width == 80
 
 
-def _fake_live(monkeypatch, grade_live):
-    module = types.ModuleType("app.cluster.live")
-    module.grade_live = grade_live  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "app.cluster.live", module)
-    import app.cluster
+class FakeLive:
+    """A LiveService that grades offline and makes up a placement (or fails)."""
 
-    monkeypatch.setattr(app.cluster, "live", module, raising=False)
+    def __init__(self, run: Any) -> None:
+        self._run = run
+        self.calls = 0
+
+    def run(self, scenario, grader, text, file, *, echo, cancel):  # noqa: ANN001
+        self.calls += 1
+        echo("applying")
+        return self._run(grader, text, file)
 
 
-async def test_check_on_cluster_shows_placement(make_app, monkeypatch):
-    def grade_live(course, scenario, grader, text, file="<answer>", *, keep=False):
+async def test_check_on_cluster_shows_placement(make_app):
+    from app.live.service import LiveRun, NodeGpus
+
+    def grade_live(grader, text, file):
         report = grader.grade_text(text, file)
         report.mode = "live"
         report.placement = [
@@ -229,10 +234,10 @@ async def test_check_on_cluster_shows_placement(make_app, monkeypatch):
                 "0/3 nodes are available: insufficient nvidia.com/gpu",
             ),
         ]
-        return report
+        return LiveRun(report, [NodeGpus("gpu-node-1", 4)])
 
-    _fake_live(monkeypatch, grade_live)
-    app = make_app("scenario", "gpu-limits")
+    live = FakeLive(grade_live)
+    app = make_app("scenario", "gpu-limits", live_service=live)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         app.screen.editor.replace(
@@ -245,7 +250,7 @@ async def test_check_on_cluster_shows_placement(make_app, monkeypatch):
         placement = app.screen
         assert isinstance(placement, PlacementScreen)
         table = placement.query_one("#placement-nodes", DataTable)
-        assert table.get_row_at(0)[:2] == ["gpu-node-1", "1"]
+        assert table.get_row_at(0)[:2] == ["gpu-node-1", "1/4 ■□□□"]
         assert "insufficient nvidia.com/gpu" in str(
             placement.query_one("#placement-pending-text").render()
         )
@@ -254,20 +259,21 @@ async def test_check_on_cluster_shows_placement(make_app, monkeypatch):
     )
 
 
-async def test_check_on_cluster_reports_a_missing_cluster(make_app, monkeypatch):
+async def test_check_on_cluster_reports_a_missing_cluster(make_app):
     from app.cluster.errors import ClusterError
 
-    def grade_live(course, scenario, grader, text, file="<answer>", *, keep=False):
+    def grade_live(grader, text, file):
         raise ClusterError("no local cluster is up. Start it with `kprep cluster up`")
 
-    _fake_live(monkeypatch, grade_live)
-    app = make_app("scenario", "gpu-limits")
+    live = FakeLive(grade_live)
+    app = make_app("scenario", "gpu-limits", live_service=live)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("ctrl+l")
         await settle(pilot)
         assert isinstance(app.screen, ScenarioScreen)
         assert "kprep cluster up" in notifications(app)
+    assert live.calls == 1
 
 
 async def test_footer_is_rebuilt_only_when_its_keys_change(make_app, monkeypatch):

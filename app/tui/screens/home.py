@@ -8,14 +8,16 @@ from typing import TYPE_CHECKING, ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 
+from app.course.catalog import catalog_or_none
 from app.progress.course_index import ScenarioCard, load_index
 from app.progress.summary import ScenarioRow, Summary, TrackRow, summarize
+from app.tui import keys
 from app.tui.messages import CourseLoaded
 from app.tui.widgets.footer import KeyFooter
 
@@ -33,24 +35,7 @@ _STATUS = {
 class HomeScreen(Screen[None]):
     """Tracks on the left, the highlighted track's scenarios on the right."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "c",
-            "continue",
-            "Continue",
-            id="home.continue",
-            tooltip="Open the scenario you worked on last.",
-        ),
-        Binding("n", "next", "Next", id="home.next", tooltip="Open the recommended next scenario."),
-        Binding(
-            "l",
-            "lesson",
-            "Lesson",
-            id="home.lesson",
-            tooltip="Read the highlighted track's lesson.",
-        ),
-        Binding("tab", "app.focus_next", "Switch pane", id="home.focus-next", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keys.HOME_BINDINGS
 
     def __init__(self) -> None:
         super().__init__()
@@ -125,12 +110,16 @@ class HomeScreen(Screen[None]):
             self._course_notes = [f"scenario not loaded: {e}" for e in errors]
         scenarios, error_notes = self._scenarios, self._course_notes
         try:
-            self.summary = summarize(scenarios, kapp.store, error_notes)
+            self.summary = summarize(
+                scenarios, kapp.store, error_notes, catalog_or_none(kapp.course_dir)
+            )
         except Exception as exc:  # noqa: BLE001 - a broken store must not stop the home screen
             from app.progress.store import ProgressStore
 
             kapp.notify(f"progress unavailable: {exc}", severity="error")
-            self.summary = summarize(scenarios, ProgressStore.in_memory(), error_notes)
+            self.summary = summarize(
+                scenarios, ProgressStore.in_memory(), error_notes, catalog_or_none(kapp.course_dir)
+            )
         summary = self.summary
         self.query_one("#continue", Static).update(
             _banner("Continue", summary.continue_with, "c"), layout=False

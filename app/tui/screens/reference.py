@@ -8,12 +8,13 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown, Static, TabbedContent, TabPane, TextArea
 
 from app.course.models import Scenario
+from app.tui import keys
 from app.tui.widgets.editor import yaml_language
 from app.tui.widgets.footer import KeyFooter
 
@@ -52,12 +53,7 @@ def unified_diff(candidate: str, reference: str) -> Text:
 class ReferenceScreen(ModalScreen[None]):
     """Diff, answer and explanation in tabs."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "close", "Close", id="reference.close"),
-        Binding("d", "tab('diff')", "Diff", id="reference.diff"),
-        Binding("a", "tab('answer')", "Answer", id="reference.answer"),
-        Binding("e", "tab('explanation')", "Explanation", id="reference.explanation"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keys.REFERENCE_BINDINGS
 
     def __init__(self, scenario: Scenario, candidate: str, answer: str, explanation: str) -> None:
         super().__init__()

@@ -9,7 +9,6 @@ after the last change (diagnostics only) and on ctrl+r (a recorded attempt).
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 import threading
 import time
@@ -19,14 +18,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult, SuspendNotSupported
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Markdown, Static, TextArea
 
+from app.cluster.errors import ClusterError
 from app.course.models import Scenario
 from app.progress.workspace import WorkspaceError, rescue
+from app.tui import keys
 from app.tui.messages import (
     GradeFinished,
     GraderFailed,
@@ -40,6 +41,8 @@ from app.tui.widgets.footer import KeyFooter
 from app.tui.widgets.results import ResultsPanel
 
 if TYPE_CHECKING:
+    from app.grading.engine import Grader
+    from app.live.service import LiveService
     from app.tui.app import KprepApp
 
 GRADE_DELAY = 0.3
@@ -58,102 +61,13 @@ class ScenarioScreen(Screen[None]):
     """One scenario: read, write YAML, grade, get hints, compare, answer follow-ups."""
 
     AUTO_FOCUS = "#editor"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "ctrl+r,f5",
-            "grade",
-            "Grade",
-            id="scenario.grade",
-            priority=True,
-            tooltip="Grade the answer and record the attempt.",
-        ),
-        Binding(
-            "ctrl+g",
-            "hint",
-            "Hint",
-            id="scenario.hint",
-            priority=True,
-            tooltip="Show the next hint (hints are counted).",
-        ),
-        Binding(
-            "ctrl+o",
-            "reference",
-            "Answer",
-            id="scenario.reference",
-            priority=True,
-            tooltip="The reference answer, its explanation and a diff against yours.",
-        ),
-        Binding(
-            "ctrl+f",
-            "follow_ups",
-            "Follow-ups",
-            id="scenario.follow-ups",
-            priority=True,
-            tooltip="The interviewer's next questions (after passing).",
-        ),
-        Binding(
-            "ctrl+l",
-            "check_live",
-            "Cluster",
-            id="scenario.check-live",
-            priority=True,
-            tooltip="Apply the answer to the local cluster and show where pods landed.",
-        ),
-        Binding(
-            "ctrl+e",
-            "external_editor",
-            "$EDITOR",
-            id="scenario.external-editor",
-            priority=True,
-            show=False,
-            tooltip="Open the draft in your own editor.",
-        ),
-        Binding(
-            "ctrl+n,f8",
-            "next_problem",
-            "Next problem",
-            id="scenario.next-problem",
-            priority=True,
-            show=False,
-            tooltip="Move the cursor to the next failed check or problem.",
-        ),
-        Binding(
-            "f4",
-            "lesson",
-            "Lesson",
-            id="scenario.lesson",
-            tooltip="Read the lesson section this scenario practises.",
-        ),
-        Binding(
-            "f9",
-            "reset",
-            "Reset",
-            id="scenario.reset",
-            show=False,
-            tooltip="Restore the starter (asks first; ctrl+z undoes it).",
-        ),
-        Binding(
-            "f6",
-            "focus_results",
-            "Results",
-            id="scenario.focus-results",
-            show=False,
-            priority=True,
-            tooltip="Move focus between the editor and the results list.",
-        ),
-        Binding(
-            "escape",
-            "back",
-            "Back",
-            id="scenario.back",
-            show=False,
-            tooltip="Back (from the editor, escape first leaves the editor).",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keys.SCENARIO_BINDINGS
 
-    def __init__(self, scenario: Scenario, *, cursor_blink: bool = True) -> None:
+    def __init__(self, scenario: Scenario, *, live: LiveService, cursor_blink: bool = True) -> None:
         super().__init__()
         self.scenario = scenario
+        self.live = live
+        """Runs the answer on the local cluster (ctrl+l)."""
         self.grader: Any = None
         """The scenario's Grader, built in a worker on mount."""
         self.draft_path: Path | None = None
@@ -709,49 +623,26 @@ class ScenarioScreen(Screen[None]):
         self.live_worker(self.grader, self.editor.text)
 
     @work(thread=True, exclusive=True, group="live", exit_on_error=False)
-    def live_worker(self, grader: Any, text: str) -> None:
-        """Apply the answer on the local cluster via `app.cluster.live` (found at run time)."""
-        import inspect
+    def live_worker(self, grader: Grader, text: str) -> None:
+        """Apply the answer on the local cluster; progress and the result come back as messages."""
+        file = str(self.draft_path) if self.draft_path else "<answer>"
+
+        def progress(line: str) -> None:
+            self.post_message(LiveGradeProgress(line))
 
         try:
-            from app.cluster import live
-        except ImportError as exc:
-            self.post_message(LiveGradeFailed(f"live grading is not available ({exc})"))
-            return
-        grade_live = getattr(live, "grade_live", None)
-        if grade_live is None:
-            self.post_message(
-                LiveGradeFailed(
-                    "live grading is not available in this build "
-                    "(app.cluster.live has no grade_live)"
-                )
+            run = self.live.run(
+                self.scenario,
+                grader,
+                text,
+                file,
+                echo=progress,
+                cancel=self._live_cancel,
             )
-            return
-        course, scenario = self.kapp.course, self.scenario
-        file = str(self.draft_path) if self.draft_path else "<answer>"
-        accepted = inspect.signature(grade_live).parameters
-        options: dict[str, Any] = {}
-        if "echo" in accepted:
-            options["echo"] = lambda line: self.post_message(LiveGradeProgress(str(line)))
-        if "cancel" in accepted:
-            options["cancel"] = self._live_cancel
-        cluster = None
-        try:
-            connect = getattr(live, "connect", None)
-            if "cluster" in accepted and connect is not None:
-                cluster = connect(course, scenario, echo=options.get("echo"))
-                options["cluster"] = cluster
-            report = grade_live(course, scenario, grader, text, file, **options)
-            nodes = _node_gpus(cluster) if cluster is not None else []
-        except Exception as exc:  # noqa: BLE001 - ClusterError and friends: tell the candidate
+        except ClusterError as exc:
             self.post_message(LiveGradeFailed(str(exc) or type(exc).__name__))
             return
-        finally:
-            close = getattr(cluster, "close", None)
-            if close is not None:
-                with contextlib.suppress(Exception):
-                    close()
-        self.post_message(LiveGradeFinished(report, nodes))
+        self.post_message(LiveGradeFinished(run.report, run.nodes))
 
     @on(LiveGradeProgress)
     def _live_progress(self, message: LiveGradeProgress) -> None:
@@ -784,25 +675,6 @@ class ScenarioScreen(Screen[None]):
         self.app.push_screen(
             PlacementScreen(self.scenario, report, self.editor.text, message.nodes)
         )
-
-
-def _node_gpus(cluster: Any) -> list[dict[str, Any]]:
-    """Every node's name and allocatable GPUs (any vendor, MIG slices counted), for the
-    placement view; empty when the cluster cannot say."""
-    try:
-        items = cluster.kube.get("/api/v1/nodes").get("items") or []
-    except Exception:  # noqa: BLE001 - the view is a bonus; the report is what matters
-        return []
-    nodes = []
-    for item in items:
-        allocatable = (item.get("status") or {}).get("allocatable") or {}
-        gpus = 0
-        for resource, value in allocatable.items():
-            if resource.endswith("/gpu") or resource.startswith("nvidia.com/mig-"):
-                with contextlib.suppress(ValueError):
-                    gpus += int(str(value))
-        nodes.append({"name": str((item.get("metadata") or {}).get("name")), "gpus": gpus})
-    return nodes
 
 
 def _short_path(path: Path | None) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from app.grading.yamlmap import parse_path
+from app.yamlmap import parse_path
 
 
 class PatchError(Exception):

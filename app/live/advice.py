@@ -15,6 +15,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from app.k8s.scheduling import tolerates
+
 NO_SCHEDULER = (
     "nothing scheduled your pods within {seconds}s; is the scheduler running? "
     "(`kprep cluster status`; `kprep cluster up` restarts stopped components)"
@@ -66,8 +68,6 @@ def untolerated_taints(
     nodes: Sequence[dict[str, Any]], tolerations: Any
 ) -> dict[tuple[str, str, str], int]:
     """(key, value, effect) -> how many nodes carry it, for scheduling taints not tolerated."""
-    from app.grading.celenv import tolerates
-
     found: dict[tuple[str, str, str], int] = {}
     for node in nodes:
         for taint in node.get("taints") or []:

@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.authoring.patch import PatchError, apply_patch
+from app.course.catalog import CATALOG_FILE
 from app.course.loader import Course, CourseError
 from app.course.models import Scenario
-from app.course.patch import PatchError, apply_patch
 from app.grading.engine import Grader
 
 
@@ -132,8 +133,75 @@ def lint_scenario(
     return problems
 
 
+SCENARIO_FILES = ("scenario.yaml",)
+"""Besides the starter it names, what a scenario folder may hold."""
+ANSWER_FILES = ("answer.yaml", "explanation.md", "variants")
+"""What an answer folder may hold (variants/ holds *.yaml)."""
+
+
+def stray_files(course: Course, scenario: Scenario) -> list[LintProblem]:
+    """Files a scenario's folders hold that kprep never reads (a `starter.yml` typo, say)."""
+    problems = []
+    expected = {*SCENARIO_FILES, scenario.starter_name}
+    for path in sorted(scenario.folder.iterdir()):
+        if path.name not in expected:
+            problems.append(
+                LintProblem(scenario.id, f"stray file {path.name!r}: kprep never reads it", path)
+            )
+    if scenario.answer_folder.is_dir():
+        for path in sorted(scenario.answer_folder.iterdir()):
+            if path.name not in ANSWER_FILES:
+                problems.append(
+                    LintProblem(
+                        scenario.id, f"stray file {path.name!r}: kprep never reads it", path
+                    )
+                )
+        variants = scenario.answer_folder / "variants"
+        for path in sorted(variants.iterdir()) if variants.is_dir() else []:
+            if path.suffix != ".yaml":
+                problems.append(
+                    LintProblem(
+                        scenario.id, f"stray file {path.name!r}: variants are *.yaml files", path
+                    )
+                )
+    return problems
+
+
+def lint_catalog(course: Course) -> list[LintProblem]:
+    """course.yaml exists and parses; every track has its lesson."""
+    try:
+        catalog = course.catalog
+    except CourseError as exc:
+        return [LintProblem("(course)", exc.detail, exc.path, exc.line)]
+    if catalog.path is None:
+        return [
+            LintProblem(
+                "(course)",
+                f"no {CATALOG_FILE}: add one with format_version and the tracks "
+                "(tracks are derived from lessons/ until then)",
+                course.root / CATALOG_FILE,
+            )
+        ]
+    return [
+        LintProblem("(course)", f"track {t.id!r}: lesson {t.lesson} is missing", catalog.path)
+        for t in catalog.tracks
+        if not (course.root / t.lesson).is_file()
+    ]
+
+
+def _catalog_broken(course: Course) -> bool:
+    try:
+        course.catalog  # noqa: B018 - loading it is the test
+    except CourseError:
+        return True
+    return False
+
+
 def lint_course(course: Course) -> LintResult:
     result = LintResult()
+    result.problems.extend(lint_catalog(course))
+    if _catalog_broken(course):
+        return result  # every scenario names a track: nothing else can be checked
     scenarios, errors = course.load_all()
     for error in errors:
         result.problems.append(
@@ -150,6 +218,7 @@ def lint_course(course: Course) -> LintResult:
     for scenario in scenarios:
         result.scenarios.append(scenario.id)
         try:
+            result.problems.extend(stray_files(course, scenario))
             result.problems.extend(lint_scenario(course, scenario))
         except (CourseError, OSError) as exc:
             result.problems.append(LintProblem(scenario.id, str(exc)))
