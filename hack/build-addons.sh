@@ -6,8 +6,9 @@
 #              $CUSTOM_METRICS_APISERVER_VERSION) and kprep-pki (the add-ons' certificates);
 #   operators  the JobSet controller ($JOBSET_VERSION) and Kubeflow Trainer v2's
 #              trainer-controller-manager ($TRAINER_VERSION);
-#   training-operator  the Kubeflow training operator v1 for PyTorchJob ($TRAINING_OPERATOR_VERSION);
-#   kueue      Kueue ($KUEUE_VERSION), the gang admission the course's training scenarios use.
+#   training-operator  the Kubeflow training operator v1 for PyTorchJob ($TRAINING_OPERATOR_VERSION).
+# Gang scheduling needs nothing here: Kubernetes 1.36's own (feature gates on the control
+# plane); see docs/cluster-addons.md and bench/README.md for why not Kueue or coscheduling.
 #
 # Each group is one wrapper module under hack/modules/<group>/ whose go.mod pins every
 # version, built with one `go build` so the packages its binaries share compile once
@@ -28,8 +29,7 @@ CUSTOM_METRICS_APISERVER_VERSION=1.37.0
 JOBSET_VERSION=0.8.2
 TRAINER_VERSION=2.0.0
 TRAINING_OPERATOR_VERSION=1.8.1
-KUEUE_VERSION=0.17.0
-GROUPS_ALL="metrics operators training-operator kueue"
+GROUPS_ALL="metrics operators training-operator"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
@@ -53,7 +53,7 @@ groups=()
 for arg in "$@"; do
   case "$arg" in
     --force) force=1 ;;
-    metrics|operators|training-operator|kueue) groups+=("$arg") ;;
+    metrics|operators|training-operator) groups+=("$arg") ;;
     *) echo "build-addons: unknown argument '$arg' (groups: $GROUPS_ALL)" >&2; exit 2 ;;
   esac
 done
@@ -64,7 +64,6 @@ binaries_of() {
     metrics) echo "metrics-server kprep-metrics-adapter kprep-pki" ;;
     operators) echo "jobset-controller trainer-controller-manager" ;;
     training-operator) echo "training-operator" ;;
-    kueue) echo "kueue" ;;
   esac
 }
 
@@ -89,11 +88,16 @@ command -v go >/dev/null || { echo "build-addons: Go 1.26+ is required (https://
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 start=$(date +%s)
 
-# heavy DIR GO-BUILD-ARGS...: one `go build` in a wrapper module, under the shared lock.
+# heavy DIR GO-BUILD-ARGS...: one `go build` in a wrapper module, under the shared lock;
+# reports the time spent after the lock was taken (the wait is other builds' time).
 heavy() {
   local dir=$1
   shift
-  (cd "$here/modules/$dir" && flock /tmp/kprep-heavy.lock go build -trimpath "$@")
+  (cd "$here/modules/$dir" && flock /tmp/kprep-heavy.lock bash -c '
+    start=$(date +%s)
+    go build -trimpath "$@" || exit
+    echo "build-addons: go build took $(( $(date +%s) - start ))s once the lock was free" >&2
+  ' heavy "$@")
 }
 
 for g in "${todo[@]}"; do
@@ -122,11 +126,6 @@ for g in "${todo[@]}"; do
       ;;
     training-operator)
       heavy training-operator -ldflags "-s -w" -o "$dir/training-operator" ./cmd/training-operator
-      ;;
-    kueue)
-      heavy kueue -o "$dir/kueue" \
-        -ldflags "-s -w -X sigs.k8s.io/kueue/pkg/version.GitVersion=v$KUEUE_VERSION" \
-        sigs.k8s.io/kueue/cmd/kueue
       ;;
   esac
   # Each binary must at least start and print its usage: a broken build fails here,
