@@ -17,6 +17,38 @@ from app.cluster.wait import WaitTimeout, poll_until
 OWNED_LABEL = "kprep.dev/owned"
 SCENARIO_LABEL = "kprep.dev/scenario"
 NAMESPACE_RESOURCE = Resource("v1", "Namespace", "namespaces", False)
+ATTEMPT_LABEL = "kprep.dev/attempt"
+"""On an attempt's private copy of a cluster-scoped object: the attempt's namespace."""
+COPY_RESOURCES = (
+    Resource("scheduling.k8s.io/v1", "PriorityClass", "priorityclasses", False),
+    Resource("kueue.x-k8s.io/v1beta2", "ClusterQueue", "clusterqueues", False),
+    Resource("kueue.x-k8s.io/v1beta2", "ResourceFlavor", "resourceflavors", False),
+    Resource("kueue.x-k8s.io/v1beta2", "WorkloadPriorityClass", "workloadpriorityclasses", False),
+)
+"""Where attempts' private copies may live (app.live.scoped makes them)."""
+
+
+def delete_attempt_copies(kube: Kube, namespaces: set[str] | None = None) -> list[str]:
+    """Delete the private copies of the given attempts (None: of every attempt whose
+    namespace no longer exists); returns `Kind/name` of what was deleted."""
+    if namespaces is None:
+        live = kube.get(NAMESPACE_RESOURCE.path(), labelSelector=f"{OWNED_LABEL}=true")
+        existing = {n["metadata"]["name"] for n in live.get("items") or []}
+    deleted = []
+    for resource in COPY_RESOURCES:
+        try:
+            listed = kube.get(resource.path(), labelSelector=ATTEMPT_LABEL)
+        except ApiError:
+            continue  # the kind is not served (no Kueue CRDs): nothing to clean
+        for item in listed.get("items") or []:
+            meta = item.get("metadata") or {}
+            owner = (meta.get("labels") or {}).get(ATTEMPT_LABEL)
+            gone = owner in namespaces if namespaces is not None else owner not in existing
+            if gone:
+                with contextlib.suppress(ApiError):
+                    kube.delete(resource.path(name=meta.get("name")))
+                    deleted.append(f"{resource.kind}/{meta.get('name')}")
+    return deleted
 
 
 JOB_TRACKING_FINALIZER = "batch.kubernetes.io/job-tracking"

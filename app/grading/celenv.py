@@ -414,7 +414,7 @@ class Program:
             return self._program.execute(context)
         except KeyError as exc:
             raise CelRuntimeError(f"no such key: {exc.args[0]!r}") from exc
-        except Exception as exc:  # noqa: BLE001 - any evaluation failure is the check's error
+        except Exception as exc:
             raise CelRuntimeError(f"{type(exc).__name__}: {exc}") from exc
 
 

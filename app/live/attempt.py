@@ -21,6 +21,7 @@ from typing import Any
 from app.cluster.errors import ClusterError
 from app.cluster.kube import ApiError, Kube, UnknownKindError
 from app.cluster.namespaces import (
+    ATTEMPT_LABEL,
     NAMESPACE_RESOURCE,
     OWNED_LABEL,
     SCENARIO_LABEL,
@@ -31,7 +32,8 @@ from app.course.loader import Course
 from app.course.models import Scenario
 from app.grading.engine import Grader
 from app.grading.report import CheckResult, Diagnostic, Report
-from app.live import safety
+from app.k8s.pods import expected_pods
+from app.live import safety, scoped
 from app.live.apierrors import api_diagnostics, is_answer_error, warning_diagnostics
 from app.live.connect import LiveCluster, connect
 from app.live.observe import SETTLE_SECONDS, Observation, Planned, observe
@@ -59,18 +61,31 @@ def _skip_live(grader: Grader, reason: str) -> list[CheckResult]:
     ]
 
 
-def _prepare(doc: Document, namespace: str, scenario_id: str) -> dict[str, Any]:
-    manifest = copy.deepcopy(doc.data)
+def _prepare(
+    doc: Document, namespace: str, scenario_id: str, *, cluster_scoped: bool = False
+) -> dict[str, Any]:
+    """The answer's object labelled as kprep's: in the attempt's namespace, or (a
+    cluster-scoped kind) renamed as the attempt's private copy."""
+    manifest: dict[str, Any] = copy.deepcopy(doc.data)
     meta = manifest.setdefault("metadata", {})
     if not isinstance(meta, dict):
         meta = manifest["metadata"] = {}
-    meta["namespace"] = namespace
     labels = meta.get("labels")
     if not isinstance(labels, dict):
         labels = meta["labels"] = {}
     labels[OWNED_LABEL] = "true"
     labels[SCENARIO_LABEL] = scenario_id[:63]
+    if cluster_scoped:
+        meta.pop("namespace", None)
+        meta["name"] = scoped.copy_name(str(meta.get("name") or kind_stem(doc)), namespace)
+        labels[ATTEMPT_LABEL] = namespace
+    else:
+        meta["namespace"] = namespace
     return manifest
+
+
+def kind_stem(doc: Document) -> str:
+    return str(doc.kind or "object").lower()
 
 
 def grade_live(
@@ -112,6 +127,8 @@ def grade_live(
     allowed = safety.allowed_kinds(scenario.allowed_kinds, reference_kinds(scenario))
     refusals: list[Diagnostic] = []
     planned: list[Planned] = []
+    renamed: dict[str, dict[str, str]] = {}
+    """kind -> the answer's name -> the attempt's copy (cluster-scoped kinds)."""
     namespace = new_namespace_name(scenario.id)
     for doc in docs:
         kind, api_version = doc.kind, doc.api_version
@@ -155,16 +172,27 @@ def grade_live(
         except ApiError as exc:
             raise ClusterError(f"discovery failed: {exc}") from exc
         if not resource.namespaced:
+            copy = scoped.copiable(api_version, kind)
             line, column = doc.locate(("kind",))
-            refusals.append(
-                Diagnostic(
-                    f"{doc.describe()}: {kind} is cluster-scoped; kprep "
-                    "only applies namespaced objects",
-                    "cluster",
-                    line,
-                    column,
+            if copy is None:
+                refusals.append(
+                    Diagnostic(
+                        f"{doc.describe()}: {kind} is cluster-scoped; kprep "
+                        "only applies namespaced objects",
+                        "cluster",
+                        line,
+                        column,
+                    )
                 )
-            )
+                continue
+            why = scoped.refusal(doc.data)
+            if why is not None:
+                line, column = doc.locate(why[0])
+                refusals.append(Diagnostic(f"{doc.describe()}: {why[1]}", "cluster", line, column))
+                continue
+            manifest = _prepare(doc, namespace, scenario.id, cluster_scoped=True)
+            renamed.setdefault(kind, {})[str(doc.name)] = manifest["metadata"]["name"]
+            planned.append(Planned(doc, resource, manifest))
             continue
         original_ns = (
             (doc.data.get("metadata") or {}).get("namespace")
@@ -176,8 +204,17 @@ def grade_live(
                 f"{doc.describe()}: metadata.namespace {original_ns!r} was "
                 f"replaced by the attempt's namespace {namespace}"
             )
-        manifest = _prepare(doc, namespace, scenario.id)
-        planned.append(Planned(doc, resource, manifest, cluster.runnable(manifest)))
+        planned.append(Planned(doc, resource, _prepare(doc, namespace, scenario.id)))
+    # Copies of cluster-scoped objects first, so what refers to them finds them.
+    planned.sort(key=lambda item: item.resource.namespaced)
+    scoped.rewrite_references([item.manifest for item in planned], renamed)
+    for item in planned:
+        item.runnable = cluster.runnable(item.manifest) if item.resource.namespaced else None
+        if not item.resource.namespaced:
+            report.notes.append(
+                f"{item.doc.describe()} was applied as {item.manifest['metadata']['name']}, a "
+                "copy private to this attempt (references to it were renamed too)"
+            )
     if len(planned) > safety.MAX_OBJECTS:
         refusals.append(
             Diagnostic(
@@ -214,7 +251,15 @@ def grade_live(
         created = True
         _ensure_service_account(kube, namespace)
         observation = _run_attempt(
-            kube, grader, report, planned, namespace, settle_seconds, cancel, say
+            kube,
+            grader,
+            report,
+            planned,
+            namespace,
+            settle_seconds,
+            cancel,
+            say,
+            in_order=scenario.apply_in_order,
         )
         if observation is None:
             return report
@@ -229,6 +274,8 @@ def grade_live(
     finally:
         if created and not keep:
             delete_attempt_namespace(kube, namespace)
+            copies = [item.resource for item in planned if not item.resource.namespaced]
+            scoped.delete_copies(kube, copies, namespace)
 
 
 def _ensure_service_account(kube: Kube, namespace: str) -> None:
@@ -253,9 +300,28 @@ def _run_attempt(
     settle_seconds: float,
     cancel: threading.Event | None,
     say: Echo,
+    *,
+    in_order: bool = False,
 ) -> Observation | None:
+    for item in planned:
+        if item.resource.namespaced:
+            continue
+        # A private copy is created for real first: a dry-run pod naming its
+        # PriorityClass must find it.
+        try:
+            kube.create(item.manifest)
+        except ApiError as exc:
+            if not is_answer_error(exc):
+                raise
+            report.errors.extend(api_diagnostics(item.doc, exc))
+            report.checks.extend(
+                _skip_live(grader, "the API server rejected the answer; nothing else was applied")
+            )
+            return None
     rejected = False
     for item in planned:
+        if not item.resource.namespaced:
+            continue
         try:
             response = kube.create(item.manifest, namespace=namespace, dry_run=True)
         except ApiError as exc:
@@ -277,6 +343,8 @@ def _run_attempt(
         return None
     applied: list[dict[str, Any]] = []
     for item in planned:
+        if not item.resource.namespaced:
+            continue
         try:
             response = kube.create(item.runnable or item.manifest, namespace=namespace)
         except ApiError as exc:
@@ -288,6 +356,9 @@ def _run_attempt(
             )
             return None
         applied.append(response.body)
+        if in_order and expected_pods(response.body) != 0:
+            say(f"applied {item.doc.describe()}; waiting for its pods before the next object")
+            observe(kube, namespace, planned, applied, settle_seconds, cancel)
     say(f"applied {len(applied)} object(s) in namespace {namespace}; waiting for the scheduler")
     return observe(kube, namespace, planned, applied, settle_seconds, cancel)
 

@@ -51,6 +51,9 @@ class Observation:
     problems: list[str] = field(default_factory=list)
     """Why the wait ended without a verdict (no scheduler, no controller)."""
     seconds: float = 0.0
+    server_objects: list[tuple[Document, dict[str, Any]]] = field(default_factory=list)
+    """Each answer document with the object the API server holds for it (a cluster-scoped
+    copy has another name than the document)."""
 
 
 def _condition(pod: dict[str, Any], kind: str) -> dict[str, Any] | None:
@@ -152,6 +155,10 @@ def observe(
                 bound_since.setdefault(name, now)
                 if phase == "Pending" and now - bound_since[name] < BOUND_GRACE_SECONDS:
                     unsettled += 1
+            elif (pod.get("status") or {}).get("nominatedNodeName"):
+                # Preemption under way: the scheduler has evicted victims for this pod
+                # and binds it once they are gone; its verdict is not in yet.
+                unsettled += 1
             elif _unschedulable(pod):
                 blocked.add(top)
             else:
@@ -164,6 +171,13 @@ def observe(
         ]
         hpa_pending = [key for key in hpas if not _hpa_has_conditions(kube, namespace, key[1])]
         if not unsettled and not missing and not hpa_pending:
+            break
+        refused = _refused_creates(kube, namespace, owners) if missing and not unsettled else {}
+        if refused and not hpa_pending and set(missing) <= set(refused):
+            # The controllers tried and the API server said no (a ResourceQuota, say):
+            # that is the verdict for those objects, and waiting longer changes nothing.
+            for key in missing:
+                problems.extend(f"pods were refused: {message}" for message in refused[key])
             break
         if (cancel is not None and cancel.is_set()) or now >= deadline:
             seconds = int(settle_seconds)
@@ -194,11 +208,33 @@ def observe(
         except ApiError:
             continue
         observation.objects.append(body)
+        observation.server_objects.append((item.doc, body))
     observation.events = [
         _event_view(e)
         for e in kube.get(f"/api/v1/namespaces/{namespace}/events").get("items") or []
     ]
     return observation
+
+
+def _refused_creates(
+    kube: Kube, namespace: str, owners: dict[tuple[str, str], dict[str, Any]]
+) -> dict[tuple[str, str], list[str]]:
+    """Answer object -> the distinct messages of its controllers' FailedCreate events (a
+    ReplicaSet's count for its Deployment): the API server refused to create its pods."""
+    events = kube.get(f"/api/v1/namespaces/{namespace}/events").get("items") or []
+    refused: dict[tuple[str, str], list[str]] = {}
+    for event in events:
+        message = str(event.get("message") or "")
+        involved = event.get("involvedObject") or {}
+        if event.get("reason") != "FailedCreate" or not message:
+            continue
+        key = (str(involved.get("kind")), str(involved.get("name")))
+        parent = owners.get(key)
+        top = _top_owner(parent, owners) if parent is not None else ("", "")
+        top = top if top != ("", "") else key
+        if message not in refused.setdefault(top, []):
+            refused[top].append(message)
+    return refused
 
 
 def _hpa_has_conditions(kube: Kube, namespace: str, name: str) -> bool:

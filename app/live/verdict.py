@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from app.grading.engine import Grader
 from app.grading.report import Placement, Report
 from app.live import advice
-from app.live.observe import Observation, Planned, owner_key
+from app.live.observe import Observation, Planned
 from app.yamlmap import Document
 
 NO_OPERATOR = {
@@ -35,11 +35,11 @@ def finish(
     observation: Observation,
 ) -> None:
     """Live checks, advice, placement and notes from an observation."""
-    by_key = {owner_key(o): o for o in observation.objects}
-    live_docs: list[Document] = []
-    for doc in docs:
-        server = by_key.get((str(doc.kind), str(doc.name)))
-        live_docs.append(dataclasses.replace(doc, data=server) if server is not None else doc)
+    server_of = {id(doc): body for doc, body in observation.server_objects}
+    live_docs = [
+        dataclasses.replace(doc, data=server_of[id(doc)]) if id(doc) in server_of else doc
+        for doc in docs
+    ]
     results = grader.run_checks(
         live_docs,
         grader.live_checks,

@@ -166,10 +166,10 @@ def _probes() -> list[tuple[str, dict[str, Any]]]:
         return obj
 
     def c0(obj: dict[str, Any]) -> dict[str, Any]:
-        return obj["spec"]["template"]["spec"]["containers"][0]  # type: ignore[no-any-return]
+        return obj["spec"]["template"]["spec"]["containers"][0]  # type: ignore[no-any-return,unused-ignore]
 
     def pod_spec(obj: dict[str, Any]) -> dict[str, Any]:
-        return obj["spec"]["template"]["spec"]  # type: ignore[no-any-return]
+        return obj["spec"]["template"]["spec"]  # type: ignore[no-any-return,unused-ignore]
 
     job_template = {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "i"}]}}
     hpa_ref = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "x"}

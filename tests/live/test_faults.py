@@ -64,6 +64,7 @@ def test_stopped_scheduler_ends_the_wait_with_a_clear_message(
     assert time.monotonic() - start < 15
     assert any("is the scheduler running?" in note for note in report.notes), report.notes
     assert "is the scheduler running?" in report.checks[0].advice
+    assert report.placement is not None
     assert all(p.node is None for p in report.placement)
 
 

@@ -83,9 +83,8 @@ def make_app(course_dir: Path) -> Callable[..., Any]:
     def factory(kind: str = "home", target: str | None = None, **options: Any) -> KprepApp:
         options.setdefault("settings", Settings())
         options.setdefault("cursor_blink", False)
-        app = KprepApp(
-            course_dir=options.pop("course", course_dir), start=Start(kind, target), **options
-        )  # type: ignore[arg-type]
+        start = Start(kind, target)  # type: ignore[arg-type]
+        app = KprepApp(course_dir=options.pop("course", course_dir), start=start, **options)
         shown: list[str] = []
         notify = app.notify
 

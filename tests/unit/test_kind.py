@@ -485,7 +485,7 @@ def _container(name: str, **extra: Any) -> dict[str, Any]:
 
 
 def test_runnable_on_kind_deployment_keeps_running() -> None:
-    deployment = {
+    deployment: dict[str, Any] = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": "serve"},
