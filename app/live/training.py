@@ -212,26 +212,37 @@ def rendezvous(flags: dict[str, str], env: dict[str, str], gpus: int) -> dict[st
     return view
 
 
-def conflicts(flags: dict[str, str], env: dict[str, str]) -> list[str]:
-    """Flags that say something else than what the operator injected for the same setting
-    (the flag wins, so the operator's value is silently ignored), and WORLD_SIZE/RANK that
-    disagree with the flags (PyTorchJob v1 sets them per pod)."""
+def _node_range(nnodes: str) -> str:
+    """`--nnodes` as `min:max` (`2` means `2:2`)."""
+    return nnodes if ":" in nnodes else f"{nnodes}:{nnodes}"
+
+
+def _same_setting(key: str, flag: str, injected: str, gpus: int) -> bool:
+    """Whether two values of one torchrun option make torchrun do the same thing:
+    `2` and `2:2` nodes; `auto`/`gpu` and the pod's GPU count."""
+    if key == "nnodes":
+        return _node_range(flag) == _node_range(injected)
+    if key == "nproc_per_node" and gpus:
+        count = {"auto": str(gpus), "gpu": str(gpus)}
+        return count.get(flag, flag) == count.get(injected, injected)
+    return flag == injected
+
+
+def conflicts(flags: dict[str, str], env: dict[str, str], gpus: int = 0) -> list[str]:
+    """Flags that make torchrun do something else than the variable the operator injected
+    for the same option (the flag wins, so the operator's value is silently ignored), and a
+    --node-rank other than the RANK the training operator v1 gave the pod. WORLD_SIZE is
+    not compared: torchrun sets WORLD_SIZE and RANK for the processes it starts."""
     found = []
     for key in RENDEZVOUS_KEYS:
         injected = env.get(f"PET_{key.upper()}")
-        if key in flags and injected is not None and injected != flags[key]:
+        if key not in flags or injected is None:
+            continue
+        if not _same_setting(key, flags[key], injected, gpus):
             found.append(
-                f"--{key.replace('_', '-')}={flags[key]} but the pod's PET_{key.upper()} is "
-                f"{injected}"
+                f"--{key.replace('_', '-')}={flags[key]} but the pod's PET_{key.upper()} "
+                f"is {injected}"
             )
-    nnodes, nproc = flags.get("nnodes", ""), flags.get("nproc_per_node", "")
-    world = env.get("WORLD_SIZE")
-    expected_world = int(nnodes) * int(nproc) if nnodes.isdigit() and nproc.isdigit() else None
-    if world is not None and expected_world is not None and world != str(expected_world):
-        found.append(
-            f"WORLD_SIZE is {world} but --nnodes={nnodes} × --nproc-per-node={nproc} "
-            f"is {expected_world}"
-        )
     rank, node_rank = env.get("RANK"), flags.get("node_rank")
     if rank is not None and node_rank is not None and rank != node_rank:
         found.append(f"RANK is {rank} but --node-rank is {node_rank}")
@@ -332,7 +343,7 @@ def training_views(
             "env": env,
             "torchrun": flags,
             "rendezvous": settings,
-            "conflicts": conflicts(flags, env),
+            "conflicts": conflicts(flags, env, gpus),
             "gpus": gpus,
         }
     return views

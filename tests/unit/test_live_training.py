@@ -147,16 +147,24 @@ def test_flag_that_contradicts_the_operator_is_a_conflict() -> None:
     container = {
         "env": [
             {"name": "PET_NNODES", "value": "2"},
-            {"name": "WORLD_SIZE", "value": "8"},
+            {"name": "PET_NPROC_PER_NODE", "value": "auto"},
+            {"name": "WORLD_SIZE", "value": "2"},
             {"name": "RANK", "value": "1"},
         ],
-        "command": ["torchrun", "--nnodes=3", "--nproc-per-node=4", "--node-rank=1", "t.py"],
+        "command": ["torchrun", "--nnodes=3", "--nproc-per-node=4", "--node-rank=0", "t.py"],
+        "resources": {"limits": {"nvidia.com/gpu": 4}},
     }
     views = training_views([pod("p", 1, container)], [], "ns")
-    conflicts = views["p"]["conflicts"]
-    assert any("PET_NNODES is 2" in c for c in conflicts)
-    assert any("WORLD_SIZE is 8" in c for c in conflicts)
-    assert not any(c.startswith("RANK") for c in conflicts)
+    assert views["p"]["conflicts"] == [
+        "--nnodes=3 but the pod's PET_NNODES is 2",
+        "RANK is 1 but --node-rank is 0",
+    ]  # auto means 4 processes on 4 GPUs; torchrun sets WORLD_SIZE itself
+    same = {**container, "command": ["torchrun", "--nnodes=2:2", "--node-rank=1", "t.py"]}
+    assert training_views([pod("p", 1, same)], [], "ns")["p"]["conflicts"] == []
+    eight = {**container, "command": ["torchrun", "--nproc-per-node=8", "t.py"]}
+    assert training_views([pod("p", 1, eight)], [], "ns")["p"]["conflicts"] == [
+        "--nproc-per-node=8 but the pod's PET_NPROC_PER_NODE is auto"
+    ]
 
 
 def endpoint_slice(service: str, entries: list[tuple[str, str]]) -> dict[str, Any]:
