@@ -1,10 +1,12 @@
 """`kprep scenarios lint`: the instructors' gate for course content.
 
 For every scenario: the file is schema-valid (loader), every check's CEL
-compiles, the lesson link resolves, the reference answer and explanation exist
-and the answer passes every check with no errors, every listed variant passes
-too, the starter fails at least one check, there are hints and follow-ups, and
-every check names at least one wrong answer that it fails (no vacuous check).
+compiles and reads only the variables its kind of check has
+(`app.authoring.celvars`), the lesson link resolves, the reference answer and
+explanation exist and the answer passes every check with no errors, every
+listed variant passes too, the starter fails at least one check, there are
+hints and follow-ups, and every check names at least one wrong answer that it
+fails (no vacuous check).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.authoring.celvars import LIVE_VARIABLES, OFFLINE_VARIABLES, unknown_variables
 from app.authoring.patch import PatchError, apply_patch
 from app.course.catalog import CATALOG_FILE
 from app.course.loader import Course, CourseError
@@ -58,6 +61,18 @@ def lint_scenario(
         if compiled.program is None:
             problem(
                 f"check {compiled.check.id!r}: CEL does not compile: {compiled.error}",
+                line=compiled.check.source_line,
+            )
+            continue
+        live = compiled in grader.live_checks
+        unknown = unknown_variables(compiled.check.expression, live=live)
+        if unknown:
+            known = ", ".join(sorted(LIVE_VARIABLES if live else OFFLINE_VARIABLES))
+            problem(
+                f"{'live ' if live else ''}check {compiled.check.id!r} reads "
+                f"{', '.join(unknown)}, which {'is' if len(unknown) == 1 else 'are'} not "
+                f"{'a live-check' if live else 'an offline-check'} variable (those are: "
+                f"{known})",
                 line=compiled.check.source_line,
             )
     try:
