@@ -318,3 +318,13 @@ def test_tree_text_shows_nodes_gpus_and_rendezvous() -> None:
         }
     ]
     assert not is_training_tree(flat)
+
+
+def test_kprep_placement_without_a_cluster_says_what_to_do() -> None:
+    from click.testing import CliRunner
+
+    from app.cli import main_group
+
+    result = CliRunner().invoke(main_group, ["placement"])
+    assert result.exit_code == 3
+    assert "no cluster is up; start it with `kprep cluster up`" in result.output
