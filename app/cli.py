@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +133,12 @@ def main_group(ctx: click.Context, course: Path | None, workspace: Path | None) 
     is_flag=True,
     help="Allow --context to point at a cluster kprep did not create.",
 )
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    help="Worker processes grading several files (default: one per core).",
+)
 @click.pass_context
 def check(
     ctx: click.Context,
@@ -142,15 +149,17 @@ def check(
     keep: bool,
     kube_context: str | None,
     allow_foreign_cluster: bool,
+    jobs: int | None,
 ) -> None:
     """Grade answer FILES against a scenario.
 
-    Exit status: 0 every check passes, 1 the answer falls short, 2 usage error,
-    3 the live cluster is unavailable (the offline verdict is still printed).
+    Every file gets a report, in the order given. Exit status: 2 if any file
+    could not be read (not a regular file, missing, unreadable), else 3 if the
+    live cluster was unavailable, else 1 if any answer falls short (a failure
+    inside the grader counts), else 0.
     """
     from app.course.loader import CourseError
     from app.grading.engine import Grader
-    from app.grading.report import Diagnostic, Report
 
     if kube_context and not allow_foreign_cluster:
         fail_usage(
@@ -168,41 +177,75 @@ def check(
     except CourseError as exc:
         fail_usage(f"scenario {scenario_id!r} is invalid: {exc}")
     grader = Grader(scenario, crd_dir=course.crd_dir)
-    reports: list[Report] = []
-    usage_problem = False
-    for path in files:
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            usage_problem = True
-            click.echo(f"kprep: {path}: cannot read: {exc.strerror or exc}", err=True)
-            report = Report(scenario=scenario.id, file=str(path), max_score=scenario.max_score)
-            report.errors.append(Diagnostic(f"cannot read file: {exc.strerror or exc}", "yaml"))
-            reports.append(report)
-            continue
-        reports.append(grader.grade_bytes(raw, str(path)))
+    unreadable: list[str] = []
+    graded = _grade_files(grader, files, jobs, unreadable)
     exit_code = ExitCode.OK
-    if live:
-        from app.live.attempt import run_live_checks
+    passed = True
+    if live or fmt == "junit":
+        reports = list(graded)
+        if live:
+            from app.live.attempt import run_live_checks
 
-        reports, cluster_failed = run_live_checks(
-            course,
-            scenario,
-            grader,
-            reports,
-            files,
-            keep=keep,
-            context=kube_context,
-            echo=lambda message: click.echo(message, err=True),
-        )
-        if cluster_failed:
-            exit_code = ExitCode.CLUSTER
-    _print_reports(reports, fmt)
-    if usage_problem:
+            reports, cluster_failed = run_live_checks(
+                course,
+                scenario,
+                grader,
+                reports,
+                files,
+                keep=keep,
+                context=kube_context,
+                echo=lambda message: click.echo(message, err=True),
+            )
+            if cluster_failed:
+                exit_code = ExitCode.CLUSTER
+        _print_reports(reports, fmt)
+        passed = all(r.passed for r in reports)
+    else:
+        # Streamed: a class's first reports appear while the rest are graded.
+        for report in graded:
+            _print_reports([report], fmt)
+            passed = passed and report.passed
+    if unreadable:
         sys.exit(ExitCode.USAGE)
     if exit_code == ExitCode.CLUSTER:
         sys.exit(exit_code)
-    sys.exit(ExitCode.OK if all(r.passed for r in reports) else ExitCode.FAILED)
+    sys.exit(ExitCode.OK if passed else ExitCode.FAILED)
+
+
+def display_name(path: Path) -> str:
+    """The path as given, printable whatever bytes its name holds."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _grade_files(
+    grader: Any, files: Sequence[Path], jobs: int | None, unreadable: list[str]
+) -> Iterator[Any]:
+    """Reports for `files`, in order; a file that cannot be read gets a report saying so
+    (and its name goes into `unreadable`)."""
+    from app.grading.report import Diagnostic, Report
+    from app.yamlmap import UnreadableFile, read_answer_file
+
+    scenario = grader.scenario
+
+    def answers() -> Iterator[tuple[bytes | Report, str]]:
+        for path in files:
+            name = display_name(path)
+            try:
+                yield read_answer_file(path), name
+            except UnreadableFile as exc:
+                unreadable.append(name)
+                click.echo(f"kprep: {name}: {exc}", err=True)
+                report = Report(scenario=scenario.id, file=name, max_score=scenario.max_score)
+                report.errors.append(Diagnostic(str(exc), "yaml"))
+                yield report, name
+
+    if len(files) == 1:
+        content, name = next(answers())
+        yield content if isinstance(content, Report) else grader.grade_bytes(content, name)
+        return
+    from app.grading.sandbox import default_jobs
+
+    yield from grader.grade_many(answers(), min(jobs or default_jobs(), len(files)))
 
 
 def _print_reports(reports: list[Any], fmt: str) -> None:
@@ -319,6 +362,12 @@ def scenarios_new(ctx: click.Context, scenario_id: str, track: str) -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    # Names and values from the candidate's files can hold lone surrogates (a YAML
+    # "\ud800" escape, a file name that is not UTF-8): print them escaped, never crash.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     try:
         main_group(standalone_mode=True)
     except KeyboardInterrupt:
