@@ -369,10 +369,15 @@ def main() -> None:
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
     try:
-        main_group(standalone_mode=True)
-    except KeyboardInterrupt:
+        # Not click's standalone mode: it turns Ctrl-C into "Aborted!" and exit 1.
+        code = main_group.main(standalone_mode=False)
+    except (KeyboardInterrupt, click.exceptions.Abort):
         click.echo("kprep: interrupted", err=True)
         sys.exit(ExitCode.INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else ExitCode.OK)
 
 
 if __name__ == "__main__":
