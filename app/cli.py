@@ -151,7 +151,7 @@ def check(
     allow_foreign_cluster: bool,
     jobs: int | None,
 ) -> None:
-    """Grade answer FILES against a scenario.
+    """Grade answer FILES against a scenario (`-` reads standard input).
 
     Every file gets a report, in the order given. Exit status: 2 if any file
     could not be read (not a regular file, missing, unreadable), else 3 if the
@@ -223,15 +223,18 @@ def _grade_files(
     """Reports for `files`, in order; a file that cannot be read gets a report saying so
     (and its name goes into `unreadable`)."""
     from app.grading.report import Diagnostic, Report
-    from app.yamlmap import UnreadableFile, read_answer_file
+    from app.yamlmap import MAX_BYTES, UnreadableFile, read_regular_file
 
     scenario = grader.scenario
 
     def answers() -> Iterator[tuple[bytes | Report, str]]:
         for path in files:
             name = display_name(path)
+            if str(path) == "-":  # standard input, read as far as the limit
+                yield sys.stdin.buffer.read(MAX_BYTES + 1), "<stdin>"
+                continue
             try:
-                yield read_answer_file(path), name
+                yield read_regular_file(path), name
             except UnreadableFile as exc:
                 unreadable.append(name)
                 click.echo(f"kprep: {name}: {exc}", err=True)
@@ -326,11 +329,68 @@ def scenarios_lint(ctx: click.Context, lint_course_dir: Path | None) -> None:
     for problem in result.problems:
         click.echo(str(problem))
     count = len(result.scenarios)
+    if result.slowest:
+        slowest = ", ".join(
+            f"{scenario}/{check} {seconds * 1000:.0f} ms"
+            for seconds, scenario, check in result.slowest
+        )
+        click.echo(f"lint: slowest checks on the reference answers: {slowest}")
     if result.ok:
         click.echo(f"lint: {count} scenario(s) OK in {course.root}")
         return
     click.echo(f"lint: {len(result.problems)} problem(s) in {count} scenario(s)", err=True)
     sys.exit(ExitCode.FAILED)
+
+
+@scenarios.command("show-wrong")
+@click.argument("scenario_id")
+@click.argument("check_id")
+@click.argument("number", type=click.IntRange(min=1), required=False)
+@click.pass_context
+def scenarios_show_wrong(
+    ctx: click.Context, scenario_id: str, check_id: str, number: int | None
+) -> None:
+    """Print wrong answer NUMBER (default 1) of CHECK: the reference answer patched.
+
+    What lint grades to prove the check can fail; grade it with `kprep check` to see why
+    a check does not fail on it.
+    """
+    from app.authoring.patch import PatchError, apply_patch
+    from app.course.loader import CourseError
+
+    course = course_from(ctx)
+    try:
+        scenario = course.scenario(scenario_id)
+    except KeyError:
+        fail_usage(f"unknown scenario {scenario_id!r}")
+    except CourseError as exc:
+        fail_usage(f"scenario {scenario_id!r} is invalid: {exc}")
+    checks = {c.id: c for c in (*scenario.checks, *scenario.live_checks)}
+    check = checks.get(check_id)
+    if check is None:
+        fail_usage(
+            f"scenario {scenario_id} has no check {check_id!r} (checks: {', '.join(checks)})"
+        )
+    wrongs = check.wrong_answers
+    if not wrongs:
+        fail_usage(f"check {check_id!r} lists no wrong answers")
+    chosen = number or 1
+    if chosen > len(wrongs):
+        fail_usage(f"check {check_id!r} has {len(wrongs)} wrong answer(s)")
+    for index, wrong in enumerate(wrongs, 1):
+        marker = "->" if index == chosen else "  "
+        click.echo(f"{marker} {index}. {wrong.name}", err=True)
+    try:
+        answer = scenario.answer_text()
+    except OSError as exc:
+        fail_usage(f"cannot read the reference answer: {exc}")
+    try:
+        patched = apply_patch(answer, wrongs[chosen - 1].patch)
+    except PatchError as exc:
+        click.echo(f"kprep: the patch of wrong answer {chosen} does not apply: {exc}", err=True)
+        sys.exit(ExitCode.FAILED)
+    click.echo(f"# {scenario_id} / {check_id} / wrong answer {chosen}: {wrongs[chosen - 1].name}")
+    click.echo(patched, nl=False)
 
 
 @scenarios.command("new")

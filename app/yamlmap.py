@@ -236,11 +236,15 @@ def format_path(path: tuple[PathKey, ...]) -> str:
     return out
 
 
+COURSE_FILE_LIMIT = 16 * 1024 * 1024
+"""Course files (scenarios, lessons, CRDs) are read up to this size."""
+
+
 class UnreadableFile(Exception):
-    """An answer file that cannot be read, or is not a regular file. `str()` says why."""
+    """A file that cannot be read, or is not a regular file. `str()` says why."""
 
 
-def read_answer_file(path: str | os.PathLike[str], limit: int = MAX_BYTES) -> bytes:
+def read_regular_file(path: str | os.PathLike[str], limit: int = MAX_BYTES) -> bytes:
     """The bytes of a regular file, at most `limit` + 1 of them (enough for `decode` to
     refuse an oversize file without reading it all).
 

@@ -21,7 +21,7 @@ import yaml
 
 from app.grading.engine import Grader
 from app.k8s.quantity import QuantityError, parse_quantity
-from app.yamlmap import UnreadableFile, load_documents, read_answer_file
+from app.yamlmap import UnreadableFile, load_documents, read_regular_file
 from tests.conftest import REPO
 
 ANSWER = REPO / "answers/gpu-limits/answer.yaml"
@@ -200,14 +200,14 @@ def test_only_regular_files_are_read(tmp_path):
     for path, needle in cases.items():
         started = time.monotonic()
         with pytest.raises(UnreadableFile, match=needle):
-            read_answer_file(path)
+            read_regular_file(path)
         assert time.monotonic() - started < 1
 
 
 def test_reading_stops_after_the_size_limit(tmp_path):
     big = tmp_path / "big.yaml"
     big.write_bytes(b"#" * 5000)
-    assert len(read_answer_file(big, limit=100)) == 101
+    assert len(read_regular_file(big, limit=100)) == 101
 
 
 def test_a_fifo_and_devices_in_a_class_exit_2_and_the_rest_is_graded(tmp_path):
