@@ -117,6 +117,18 @@ def main_group(ctx: click.Context, course: Path | None, workspace: Path | None) 
     help="json prints one report per line.",
 )
 @click.option(
+    "--json",
+    "json_file",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write the JSON-lines report to FILE.",
+)
+@click.option(
+    "--junit",
+    "junit_file",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write the JUnit XML report to FILE (CI gets both in one run).",
+)
+@click.option(
     "--live",
     is_flag=True,
     help="Also run the answer on the local cluster (`kprep cluster up` first).",
@@ -145,6 +157,8 @@ def check(
     files: tuple[Path, ...],
     scenario_id: str,
     fmt: str,
+    json_file: Path | None,
+    junit_file: Path | None,
     live: bool,
     keep: bool,
     kube_context: str | None,
@@ -154,12 +168,13 @@ def check(
     """Grade answer FILES against a scenario (`-` reads standard input).
 
     Every file gets a report, in the order given. Exit status: 2 if any file
-    could not be read (not a regular file, missing, unreadable), else 3 if the
+    could not be read (not a regular file, missing, usage_problems), else 3 if the
     live cluster was unavailable, else 1 if any answer falls short (a failure
     inside the grader counts), else 0.
     """
     from app.course.loader import CourseError
     from app.grading.engine import Grader
+    from app.grading.render import write_report_files
 
     if kube_context and not allow_foreign_cluster:
         fail_usage(
@@ -177,11 +192,11 @@ def check(
     except CourseError as exc:
         fail_usage(f"scenario {scenario_id!r} is invalid: {exc}")
     grader = Grader(scenario, crd_dir=course.crd_dir)
-    unreadable: list[str] = []
-    graded = _grade_files(grader, files, jobs, unreadable)
+    usage_problems: list[str] = []
+    graded = _grade_files(grader, files, jobs, usage_problems)
     exit_code = ExitCode.OK
     passed = True
-    if live or fmt == "junit":
+    if live or fmt == "junit" or json_file or junit_file:
         reports = list(graded)
         if live:
             from app.live.attempt import run_live_checks
@@ -200,12 +215,15 @@ def check(
                 exit_code = ExitCode.CLUSTER
         _print_reports(reports, fmt)
         passed = all(r.passed for r in reports)
+        for problem in write_report_files(reports, json_path=json_file, junit_path=junit_file):
+            usage_problems.append(problem)
+            click.echo(f"kprep: {problem}", err=True)
     else:
         # Streamed: a class's first reports appear while the rest are graded.
         for report in graded:
             _print_reports([report], fmt)
             passed = passed and report.passed
-    if unreadable:
+    if usage_problems:
         sys.exit(ExitCode.USAGE)
     if exit_code == ExitCode.CLUSTER:
         sys.exit(exit_code)
@@ -296,13 +314,23 @@ def scenarios_list(ctx: click.Context, fmt: str) -> None:
                 )
             )
     else:
+        from rich import box
         from rich.console import Console
         from rich.table import Table
 
-        table = Table("id", "track", "difficulty", "title", "checks", title="kprep scenarios")
-        for s in found:
-            live = f" +{len(s.live_checks)} live" if s.live_checks else ""
-            table.add_row(s.id, s.track, s.difficulty, s.title, f"{len(s.checks)}{live}")
+        table = Table(title="kprep scenarios", box=box.SIMPLE_HEAD)
+        # Ids are what `kprep practice` takes: never cut; the title wraps instead.
+        table.add_column("id", no_wrap=True, min_width=max((len(s.id) for s in found), default=2))
+        table.add_column("level", no_wrap=True)
+        table.add_column("checks", no_wrap=True)
+        table.add_column("title", ratio=1)
+        for track in dict.fromkeys(s.track for s in found):
+            if table.row_count:
+                table.add_section()
+            table.add_row(f"[bold]{track}[/]", "", "", "")
+            for s in (s for s in found if s.track == track):
+                live = f" +{len(s.live_checks)} live" if s.live_checks else ""
+                table.add_row(s.id, s.difficulty, f"{len(s.checks)}{live}", s.title)
         Console().print(table)
     for error in errors:
         click.echo(f"kprep: {error}", err=True)

@@ -174,6 +174,7 @@ def parse_scenario(
         starter_name=starter_name,
         profile=data.get("profile", "default"),
         allowed_kinds=tuple(data.get("allowedKinds") or ()),
+        apply_in_order=bool(data.get("applyInOrder", False)),
         params=dict(data.get("params") or {}),
         tags=tuple(data.get("tags") or ()),
     )
@@ -217,7 +218,7 @@ def parse_lesson(track: str, path: Path, text: str) -> Lesson:
     return Lesson(track=track, title=title, path=path, text=text, sections=tuple(sections))
 
 
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 """Bump when what the scenario cache stores changes."""
 
 
