@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from app import __version__
 from app.cli_common import course_from, fail_usage
 from app.exitcodes import ExitCode
 
@@ -81,7 +82,7 @@ class LazyGroup(click.Group):
     envvar="KPREP_WORKSPACE",
     help="Folder for your drafts (default: under the user data folder). Env: KPREP_WORKSPACE.",
 )
-@click.version_option(package_name="kprep", prog_name="kprep")
+@click.version_option(version=__version__, prog_name="kprep")
 @click.pass_context
 def main_group(ctx: click.Context, course: Path | None, workspace: Path | None) -> None:
     """kprep: practise Kubernetes-for-ML interview questions.

@@ -112,10 +112,17 @@ def _check(raw: dict[str, Any], doc: Document, path: tuple[str | int, ...]) -> C
 
 
 def parse_scenario(
-    doc: Document, source: Path, course_dir: Path, catalog: Catalog | None = None
+    doc: Document,
+    source: Path,
+    course_dir: Path,
+    catalog: Catalog | None = None,
+    *,
+    validated: bool = False,
 ) -> Scenario:
+    """A Scenario from its parsed document; `validated`: it passed the JSON Schema
+    already (it came from the cache, which holds only scenarios that did)."""
     data = doc.data
-    errors = list(_scenario_validator().iter_errors(data))
+    errors = [] if validated else list(_scenario_validator().iter_errors(data))
     if errors:
         first = errors[0]
         path = tuple(first.instance_path)
@@ -232,7 +239,12 @@ def _cache_path(source: Path) -> Path | None:
         stat = source.stat()
     except OSError:
         return None
-    key = f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{_CACHE_FORMAT}"
+    schema = SCHEMA_PATH.stat()
+    # The scenario schema is part of the key: a cached scenario skips validation.
+    key = (
+        f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{_CACHE_FORMAT}|"
+        f"{schema.st_size}|{schema.st_mtime_ns}"
+    )
     digest = hashlib.sha256(key.encode()).hexdigest()[:24]
     return cache_dir() / "scenarios" / f"{digest}.json"
 
@@ -316,7 +328,7 @@ class Course:
         from_cache = doc is not None
         if doc is None:
             doc = read_yaml_document(source, self.root)
-        scenario = parse_scenario(doc, source, self.root, self.catalog)
+        scenario = parse_scenario(doc, source, self.root, self.catalog, validated=from_cache)
         if not from_cache:
             _store_document(source, doc)
         self._scenarios[scenario_id] = scenario

@@ -214,13 +214,18 @@ helper("podTemplateLabels", "podTemplateLabels(obj)", "That template's labels.",
     "`limits[name]`, else `requests[name]`, as a quantity (0 when absent).",
     P,
 )
-def resource_value(container_resources: Any, name: str) -> dict[str, str]:
+def resource_value(container_resources: Any, name: Any) -> dict[str, str]:
+    # Total over wrong types: a value that is not a quantity counts as absent (0); the
+    # answer's validation errors say so at its line.
     if not isinstance(container_resources, dict):
         return _q(Fraction(0))
     for section in ("limits", "requests"):
         values = container_resources.get(section)
         if isinstance(values, dict) and name in values:
-            return quantity(values[name])
+            try:
+                return _q(parse_quantity(values[name]))
+            except QuantityError:
+                return _q(Fraction(0))
     return _q(Fraction(0))
 
 
@@ -281,16 +286,24 @@ def node_named(nodes: Any, name: Any) -> dict[str, Any]:
     "scaledValue",
     "scaledValue(intOrPercent, total, roundUp)",
     "Kubernetes' int-or-percent rule: `scaledValue('25%', 6, true) == 2` (PDBs and maxSurge "
-    "round up), `scaledValue('25%', 6, false) == 1` (a Deployment's maxUnavailable rounds down).",
+    "round up), `scaledValue('25%', 6, false) == 1` (a Deployment's maxUnavailable rounds down); "
+    "0 for anything else (validation reports it).",
     P,
 )
-def scaled_value(value: Any, total: int, round_up: bool) -> int:
+def scaled_value(value: Any, total: Any, round_up: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.endswith("%") and value[:-1].isdigit():
-        numerator = int(value[:-1]) * int(total)
-        return -(-numerator // 100) if round_up else numerator // 100
-    raise ValueError(f"{value!r} is neither an integer nor a percentage like '25%'")
+    if (
+        isinstance(value, str)
+        and value.endswith("%")
+        and value[:-1].isdigit()
+        and isinstance(total, int)
+        and not isinstance(total, bool)
+    ):
+        numerator = int(value[:-1]) * total
+        return -(-numerator // 100) if round_up is True else numerator // 100
+    # Neither an integer nor a percentage: the answer's validation errors say so.
+    return 0
 
 
 # -- Kubernetes' strings and lists extensions -------------------------------------------------
@@ -299,37 +312,46 @@ S = GROUPS[2]
 
 
 @helper("charAt", "s.charAt(i)", "The character at `i` (`''` past the end).", S)
-def _char_at(text: str, index: int) -> str:
+def _char_at(text: Any, index: Any) -> str:
+    if not isinstance(text, str) or not isinstance(index, int):
+        return ""
     return text[index] if 0 <= index < len(text) else ""
 
 
 @helper("indexOf", "s.indexOf(t[, from])", "First index of `t`, or -1.", S)
-def _index_of(text: str, sub: str, start: int = 0) -> int:
+def _index_of(text: Any, sub: Any, start: Any = 0) -> int:
+    if not (isinstance(text, str) and isinstance(sub, str) and isinstance(start, int)):
+        return -1
     return text.find(sub, start)
 
 
 @helper("lastIndexOf", "s.lastIndexOf(t)", "Last index of `t`, or -1.", S)
-def _last_index_of(text: str, sub: str) -> int:
-    return text.rfind(sub)
+def _last_index_of(text: Any, sub: Any) -> int:
+    return text.rfind(sub) if isinstance(text, str) and isinstance(sub, str) else -1
 
 
 @helper("lowerAscii", "s.lowerAscii()", "Lower case.", S)
-def _lower(text: str) -> str:
-    return text.lower()
+def _lower(text: Any) -> str:
+    return text.lower() if isinstance(text, str) else ""
 
 
 @helper("upperAscii", "s.upperAscii()", "Upper case.", S)
-def _upper(text: str) -> str:
-    return text.upper()
+def _upper(text: Any) -> str:
+    return text.upper() if isinstance(text, str) else ""
 
 
 @helper("replace", "s.replace(a, b[, n])", "Replace (at most `n` times).", S)
-def _replace(text: str, old: str, new: str, limit: int = -1) -> str:
-    return text.replace(old, new, limit if limit >= 0 else -1)
+def _replace(text: Any, old: Any, new: Any, limit: Any = -1) -> str:
+    if not (isinstance(text, str) and isinstance(old, str) and isinstance(new, str)):
+        return text if isinstance(text, str) else ""
+    count = limit if isinstance(limit, int) and limit >= 0 else -1
+    return text.replace(old, new, count)
 
 
 @helper("split", "s.split(sep[, n])", "Split (into at most `n` parts).", S)
-def _split(text: str, sep: str, limit: int = -1) -> list[str]:
+def _split(text: Any, sep: Any, limit: Any = -1) -> list[str]:
+    if not (isinstance(text, str) and isinstance(sep, str) and isinstance(limit, int)):
+        return []
     if limit == 0:
         return []
     if sep == "":
@@ -339,29 +361,36 @@ def _split(text: str, sep: str, limit: int = -1) -> list[str]:
 
 
 @helper("substring", "s.substring(start[, end])", "A slice; an error when out of range.", S)
-def _substring(text: str, start: int, end: int | None = None) -> str:
-    end = len(text) if end is None else end
+def _substring(text: Any, start: Any, end: Any = None) -> str:
+    if not isinstance(text, str) or not isinstance(start, int):
+        return ""
+    end = len(text) if not isinstance(end, int) else end
     if not 0 <= start <= end <= len(text):
         raise ValueError(f"substring({start}, {end}) out of range for a string of {len(text)}")
     return text[start:end]
 
 
 @helper("trim", "s.trim()", "Without surrounding whitespace.", S)
-def _trim(text: str) -> str:
-    return text.strip()
+def _trim(text: Any) -> str:
+    return text.strip() if isinstance(text, str) else ""
 
 
 @helper("join", "list.join([sep])", "Strings joined.", S)
-def _join(items: Any, sep: str = "") -> str:
-    return sep.join(str(i) for i in items)
+def _join(items: Any, sep: Any = "") -> str:
+    if not isinstance(items, list):
+        return ""
+    return (sep if isinstance(sep, str) else "").join(str(i) for i in items)
 
 
 @helper("sum", "list.sum()", "Sum of numbers or of quantities.", S)
 def _sum(values: Any) -> Any:
-    items = list(values)
+    items = values if isinstance(values, list) else []
     if items and all(isinstance(v, dict) and QUANTITY_KEY in v for v in items):
         return _q(sum((_amount(v) for v in items), Fraction(0)))
-    return sum(items)
+    numbers = [v for v in items if isinstance(v, int | float) and not isinstance(v, bool)]
+    if len(numbers) != len(items):
+        raise ValueError("sum() adds numbers or quantities, and this list mixes in other values")
+    return sum(numbers)
 
 
 FUNCTIONS: dict[str, Any] = {name: h.function for name, h in HELPERS.items()}

@@ -115,9 +115,6 @@ class Grader:
         self.scenario = scenario
         self.crd_dir = crd_dir
         self.checks = [CompiledCheck(c, i) for i, c in enumerate(scenario.checks)]
-        self.live_checks = [
-            CompiledCheck(c, len(self.checks) + i) for i, c in enumerate(scenario.live_checks)
-        ]
         self.schemas = schemas or SchemaValidator(crd_dir)
         self.isolate = isolate
         """Grade in a worker process with an evaluation budget (see app.grading.sandbox)."""
@@ -171,9 +168,17 @@ class Grader:
                 )
         return results
 
+    @functools.cached_property
+    def live_checks(self) -> list[CompiledCheck]:
+        """Compiled on first use: offline grading never needs them."""
+        first = len(self.checks)
+        return [CompiledCheck(c, first + i) for i, c in enumerate(self.scenario.live_checks)]
+
     def check_by_key(self, key: int) -> CompiledCheck | None:
-        every = [*self.checks, *self.live_checks]
-        return every[key] if 0 <= key < len(every) else None
+        if 0 <= key < len(self.checks):
+            return self.checks[key]
+        live = key - len(self.checks)
+        return self.live_checks[live] if 0 <= live < len(self.scenario.live_checks) else None
 
     # -- parsing and validity -------------------------------------------------
 

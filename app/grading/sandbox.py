@@ -42,9 +42,7 @@ import pickle
 import select
 import signal
 import struct
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import weakref
@@ -56,6 +54,8 @@ from typing import TYPE_CHECKING, Any
 from app.grading.celenv import BUDGET_MESSAGE, EVAL_BUDGET_SECONDS
 
 if TYPE_CHECKING:
+    import subprocess
+
     from app.grading.engine import Grader
     from app.grading.report import CheckResult, Report
     from app.yamlmap import Document
@@ -289,6 +289,20 @@ def _can_fork() -> bool:
     return _supported() and _thread_count() == 1
 
 
+def _shared_page_fd() -> int:
+    """A file descriptor for one page the worker shares with its parent (a fork inherits
+    it; a new interpreter is handed it): memfd where there is one, else a deleted file."""
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("kprep-worker-slot")
+    else:
+        import tempfile
+
+        fd, name = tempfile.mkstemp(prefix="kprep-worker-slot-")
+        os.unlink(name)
+    os.ftruncate(fd, mmap.PAGESIZE)
+    return fd
+
+
 class Worker:
     """One worker process and its pipes; restarted on demand after it dies."""
 
@@ -297,7 +311,7 @@ class Worker:
         self._process: subprocess.Popen[bytes] | None = None
         self.requests = -1
         self.replies = -1
-        self._slot_file: Any = None
+        self._slot_fd = -1
         self.slot: mmap.mmap | None = None
         self.known: set[int] = set()
         """Tokens of the graders this incarnation already holds."""
@@ -312,9 +326,8 @@ class Worker:
         if self.pid is not None:
             return
         if self.slot is None:
-            self._slot_file = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the worker
-            os.ftruncate(self._slot_file.fileno(), mmap.PAGESIZE)
-            self.slot = mmap.mmap(self._slot_file.fileno(), mmap.PAGESIZE)
+            self._slot_fd = _shared_page_fd()
+            self.slot = mmap.mmap(self._slot_fd, mmap.PAGESIZE)
         _SLOT.pack_into(self.slot, 0, _NO_CHECK)
         child_requests, parent_requests = os.pipe()
         parent_replies, child_replies = os.pipe()
@@ -347,8 +360,9 @@ class Worker:
         self.known = set(_GRADERS.keys())
 
     def _spawn(self, child_requests: int, child_replies: int) -> None:
-        assert self._slot_file is not None
-        slot_fd = self._slot_file.fileno()
+        import subprocess
+
+        slot_fd = self._slot_fd
         code = (
             f"import sys; sys.path.insert(0, {_PACKAGE_ROOT!r}); "
             "from app.grading.sandbox import _spawned_main; _spawned_main()"
@@ -417,6 +431,8 @@ class Worker:
         self.pid, self._process = None, None
         self.known = set()
         if process is not None:
+            import subprocess
+
             try:
                 return process.wait(timeout=5)
             except subprocess.TimeoutExpired:
@@ -442,6 +458,13 @@ class Worker:
         if self.pid is not None:
             self.kill()
             self._reap()
+        if self.slot is not None:
+            self.slot.close()
+            self.slot = None
+        if self._slot_fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self._slot_fd)
+            self._slot_fd = -1
 
 
 @atexit.register
