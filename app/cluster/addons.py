@@ -258,6 +258,18 @@ class ClusterAddons:
 
     # -- for the autoscaling runs ----------------------------------------------------------
 
+    def running_lab_time_factor(self) -> int | None:
+        """The factor the running control plane's HPA durations were divided by, if known.
+
+        Fixed when the cluster was created (kube-controller-manager flags); a run that
+        wants another factor needs a new cluster.
+        """
+        try:
+            factor = json.loads(self.paths.state.read_text(encoding="utf-8"))["labTimeFactor"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return factor if isinstance(factor, int) else None
+
     def write_metric_values(self, values: dict[str, Any]) -> None:
         """Replace what kprep-metrics-adapter serves (format: docs/cluster-addons.md).
 
