@@ -117,6 +117,15 @@ class ClusterAddons:
             yaml.safe_dump(kwokctl_config(self.paths, self.factor), sort_keys=False),
         )
 
+    def dry_run_text(self) -> str:
+        """What `prepare` would write for kwokctl and which processes `start` would run."""
+        ports = Ports(*([0] * len(Ports.__dataclass_fields__)))  # 0: chosen free at `up`
+        lines = [f"# {self.paths.kwokctl_config}", yaml.safe_dump(kwokctl_config(self.paths))]
+        lines += [
+            f"# add-on: {s.name} {' '.join(s.args)}" for s in process_specs(self.paths, ports)
+        ]
+        return "\n".join(lines)
+
     # -- beside the running control plane ----------------------------------------------------
 
     def start(self, kube: Kube, binaries: AddonBinaries, echo: Echo) -> None:
