@@ -291,6 +291,8 @@ class KwokProvider:
         crds = profile_crds(profile, self.course_dir)
         if dry_run:
             echo("kwokctl " + " ".join(self.create_args(binaries)))
+            if self.addons_enabled:
+                echo(self.addons.dry_run_text())
             echo(
                 yaml.safe_dump_all(
                     [node_manifest(n, profile) for n in profile.nodes], sort_keys=False

@@ -23,6 +23,9 @@ from app.live.placement import read_tree, rendezvous_summaries
 from app.live.training import service_views, training_views
 from app.yamlmap import Document
 
+RUNNING_OPERATOR_KINDS = ("TrainJob", "JobSet", "PyTorchJob")
+"""Kinds whose operator `kprep cluster up` runs (docs/cluster-addons.md): wait for their
+pods too. LeaderWorkerSet has a CRD but no controller on the local cluster."""
 JOBSET_API = "jobset.x-k8s.io/v1alpha2"
 OWNER_CHAIN_KINDS = ("Deployment", "CronJob", "TrainJob", "JobSet")
 """Kinds whose pods belong to them through ReplicaSets, Jobs or JobSets."""
@@ -115,7 +118,10 @@ def observe(
     """Wait (bounded) until the answer's pods are placed or refused, then collect everything."""
     start = time.monotonic()
     deadline = start + settle_seconds
-    expected: dict[tuple[str, str], int | None] = {owner_key(o): expected_pods(o) for o in applied}
+    expected: dict[tuple[str, str], int | None] = {
+        owner_key(o): expected_pods(o, operators=o.get("kind") in RUNNING_OPERATOR_KINDS)
+        for o in applied
+    }
     statefulsets_ordered = {
         owner_key(o)
         for o in applied

@@ -1,11 +1,11 @@
 """Lint flags a check that reads a variable its kind of check does not have
-(app.authoring.celvars), on a copy of the course, and the scan itself."""
+(app.course.celvars), on a copy of the course, and the scan itself."""
 
 from __future__ import annotations
 
 import pytest
 
-from app.authoring.celvars import free_variables, unknown_variables
+from app.course.celvars import free_variables, unknown_variables
 from tests.unit.test_lint import edit_scenario, mini_course, problems  # noqa: F401
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from app.course.models import Check
+
 OFFLINE_VARIABLES = frozenset({"object", "objects", "params"})
 LIVE_VARIABLES = frozenset({"object", "objects", "params", "pods", "nodes", "events", "services"})
 """What live checks see (scenarios/README.md, "Live checks": Variables)."""
@@ -41,3 +43,16 @@ def unknown_variables(expression: str, *, live: bool) -> list[str]:
     """Free variables that the checks of that kind do not have, sorted."""
     known = LIVE_VARIABLES if live else OFFLINE_VARIABLES
     return sorted(free_variables(expression) - known)
+
+
+def variable_problem(check: Check, *, live: bool) -> str:
+    """Lint's message when the check reads variables its kind of check lacks, else ""."""
+    unknown = unknown_variables(check.expression, live=live)
+    if not unknown:
+        return ""
+    known = ", ".join(sorted(LIVE_VARIABLES if live else OFFLINE_VARIABLES))
+    return (
+        f"{'live ' if live else ''}check {check.id!r} reads {', '.join(unknown)}, which "
+        f"{'is' if len(unknown) == 1 else 'are'} not "
+        f"{'a live-check' if live else 'an offline-check'} variable (those are: {known})"
+    )
