@@ -21,7 +21,8 @@ from textual import events, on
 from textual.app import App
 from textual.binding import BindingType
 
-from app.progress.store import ProgressError, ProgressStore
+from app.progress.records import ProgressError
+from app.progress.store import ProgressStore
 from app.progress.workspace import Workspace
 from app.settings import Settings, load_settings
 from app.tui import keys

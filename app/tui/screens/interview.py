@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Markdown, Static, TextArea
 
-from app.progress.store import SELF_GRADES
+from app.progress.records import SELF_GRADES
 from app.tui import keys
 from app.tui.widgets.editor import AnswerEditor
 from app.tui.widgets.footer import KeyFooter
