@@ -173,18 +173,18 @@ def test_hpa_metrics_as_a_number_is_reported_not_raised(grader):
 
 
 def test_cel_helpers_are_total_over_wrong_types():
-    from app.grading import celenv
+    from app.grading import celhelpers
     from app.k8s import pods, scheduling
 
     odd_values = [None, 5, "x", [], {}, [1], {"containers": 5}, {"containers": [5, None]}]
     for value in odd_values:
-        assert celenv.pod_gpus(value) == 0
+        assert celhelpers.pod_gpus(value) == 0
         assert isinstance(pods.pod_spec(value), dict)
         assert isinstance(pods.pod_template_labels(value), dict)
         assert scheduling.tolerates(value, {"key": "k"}) in (True, False)
         assert scheduling.selector_matches(value, value) in (True, False)
         assert scheduling.node_selector_matches(value, value) in (True, False)
-        assert celenv.node_named(value, "n") == {}
+        assert celhelpers.node_named(value, "n") == {}
         assert isinstance(pods.expected_pods({"kind": "Deployment", "spec": value}), int)
 
 
