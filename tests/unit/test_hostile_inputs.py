@@ -231,16 +231,16 @@ def test_a_fifo_and_devices_in_a_class_exit_2_and_the_rest_is_graded(tmp_path):
 _CRASHING_CLI = """
 import sys
 import app.grading.apirules as rules
-import app.grading.engine as engine
+import app.grading.validity as validity
 
-real = engine.validate_object
+real = validity.validate_object
 
 def crash_on_marker(obj):
     if isinstance(obj, dict) and (obj.get("metadata") or {}).get("name") == "crash-me":
         raise ZeroDivisionError("simulated grader bug")
     return real(obj)
 
-engine.validate_object = crash_on_marker
+validity.validate_object = crash_on_marker
 from app.cli import main
 sys.argv = ["kprep", *sys.argv[1:]]
 main()
