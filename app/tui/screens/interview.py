@@ -27,7 +27,8 @@ from app.tui.widgets.editor import AnswerEditor
 from app.tui.widgets.footer import KeyFooter
 
 if TYPE_CHECKING:
-    from app.interview.session import FollowUpAnswer, InterviewSession, QuestionState
+    from app.interview.questions import FollowUpAnswer, QuestionState
+    from app.interview.session import InterviewSession
     from app.tui.app import KprepApp
 
 TICK_SECONDS = 0.2
