@@ -256,7 +256,7 @@ def test_tree_text_shows_nodes_gpus_and_rendezvous() -> None:
 
     from app.grading.tree_render import is_training_tree, workload_tree
 
-    roots = [
+    roots: list[dict[str, Any]] = [
         {
             "kind": "TrainJob",
             "name": "bert",
@@ -314,7 +314,7 @@ def test_tree_text_shows_nodes_gpus_and_rendezvous() -> None:
             "kind": "Deployment",
             "name": "d",
             "children": [],
-            "pods": [roots[0]["children"][0]["pods"][1] | {"rendezvous": {}}],
+            "pods": [{"name": "d-1", "node": "", "phase": "Pending", "gpus": 1, "rendezvous": {}}],
         }
     ]
     assert not is_training_tree(flat)
