@@ -86,6 +86,7 @@ class ClusterAddons:
         self.paths = AddonPaths(state_dir / "addons", kubeconfig)
         self.course_dir = course_dir
         self.factor = factor
+        self._begin = time.monotonic()
 
     # -- before the control plane -----------------------------------------------------------
 
@@ -130,14 +131,22 @@ class ClusterAddons:
 
     def start(self, kube: Kube, binaries: AddonBinaries, echo: Echo) -> None:
         """Run every add-on and register it; returns once the APIs and webhooks answer."""
-        begin = time.monotonic()
-        self._ensure_crds(kube, echo)
+        self.launch(kube, binaries, echo)
+        self.finish(kube, echo)
+
+    def launch(self, kube: Kube, binaries: AddonBinaries, echo: Echo) -> set[str]:
+        """First half of `start`: the operators' CRDs, then every process not running yet.
+
+        Returns the names of the CRDs it installed. `up` calls it as soon as the API
+        answers, so the processes start while the profile's nodes and CRDs are applied.
+        """
+        self._begin = time.monotonic()
+        installed = self._ensure_crds(kube, echo)
         # kwok's Metric (serves each node's /metrics/resource) and ClusterResourceUsage
         # (each pod's usage from its kwok.x-k8s.io/usage-* annotations).
         for manifest in load_manifests("kwok-metrics.yaml"):
             _apply(kube, manifest)
-        ports = self._ports()
-        specs = process_specs(self.paths, ports)
+        specs = process_specs(self.paths, self._ports())
         if not all(processes.running_pid(self.paths, s.name) for s in specs):
             # Fresh ports for everyone: a port of the last run may be taken by now.
             processes.stop(self.paths, [s.name for s in specs])
@@ -147,6 +156,12 @@ class ClusterAddons:
             for spec in specs:
                 processes.start(self.paths, spec, binaries[spec.binary])
             echo(f"add-ons started: {', '.join(s.name for s in specs)}; logs {self.paths.logs}")
+        return installed
+
+    def finish(self, kube: Kube, echo: Echo) -> None:
+        """Second half of `start`: wait for the processes, register them, wait for the APIs."""
+        ports = self._ports()
+        specs = process_specs(self.paths, ports)
         self._wait_processes(specs)
         bundle = ca_bundle(self.paths)
         for manifest in metrics_registrations(ports, bundle):
@@ -159,12 +174,12 @@ class ClusterAddons:
         for runtime in load_manifests("trainer-runtimes.yaml"):
             _apply(kube, runtime)
         echo(
-            f"add-ons ready after {time.monotonic() - begin:.1f}s: metrics.k8s.io, "
+            f"add-ons ready after {time.monotonic() - self._begin:.1f}s: metrics.k8s.io, "
             "custom.metrics.k8s.io, external.metrics.k8s.io, JobSet, Trainer "
             f"(ClusterTrainingRuntime torch-distributed), PyTorchJob; HPA lab time ÷{self.factor}"
         )
 
-    def _ensure_crds(self, kube: Kube, echo: Echo) -> None:
+    def _ensure_crds(self, kube: Kube, echo: Echo) -> set[str]:
         missing = []
         for document in crd_documents([self.course_dir / f for f in OPERATOR_CRD_FILES]):
             try:
@@ -174,6 +189,7 @@ class ClusterAddons:
                     raise
                 missing.append(document)
         install_crds(kube, missing, echo)
+        return {str(d["metadata"]["name"]) for d in missing}
 
     def _ports(self) -> Ports:
         try:
