@@ -61,6 +61,7 @@ OPERATOR_CRD_FILES = ("crds/jobset.yaml", "crds/trainjob.yaml", "crds/pytorchjob
 PROCESS_READY_TIMEOUT_SECONDS = 30.0
 APISERVICE_TIMEOUT_SECONDS = 30.0
 APISERVICE_RESOURCE_PATH = "/apis/apiregistration.k8s.io/v1/apiservices"
+WEBHOOK_API = "/apis/admissionregistration.k8s.io/v1"
 
 
 @dataclass(frozen=True)
@@ -262,11 +263,25 @@ class ClusterAddons:
 
     # -- down and status -------------------------------------------------------------------
 
-    def stop(self) -> list[str]:
-        """Stop every add-on process of this cluster; the names that were running."""
-        return processes.stop(
-            self.paths, [s.name for s in process_specs(self.paths, self._ports())]
-        )
+    def stop(self, kube: Kube | None = None) -> list[str]:
+        """Stop every add-on process of this cluster; the names that were running.
+
+        With `kube` (the cluster stays up), their webhook configurations and
+        APIServices are deleted first: a dead `failurePolicy: Fail` webhook blocks its
+        kinds, and an unavailable APIService stalls discovery and namespace deletion.
+        `down` passes none: the whole cluster goes with its etcd.
+        """
+        specs = process_specs(self.paths, self._ports())
+        if kube is not None:
+            for spec in specs:
+                if spec.webhook_port is not None:
+                    for configuration in webhook_configurations(spec.name, 0, ""):
+                        kind = configuration["kind"].lower() + "s"
+                        name = configuration["metadata"]["name"]
+                        kube.delete(f"{WEBHOOK_API}/{kind}/{name}")
+            for name in apiservice_names():
+                kube.delete(f"{APISERVICE_RESOURCE_PATH}/{name}")
+        return processes.stop(self.paths, [s.name for s in specs])
 
     def status(self) -> list[AddonRow]:
         rows = []
