@@ -29,6 +29,7 @@ _LAZY: dict[str, str] = {
     "reset": "app.cli_app:reset",
     "interview": "app.cli_app:interview",
     "review": "app.cli_app:review",
+    "placement": "app.cli_placement:placement",
 }
 _LAZY_HELP: dict[str, str] = {
     "cluster": "Start, stop and inspect the local cluster with fake GPU nodes.",
@@ -38,6 +39,7 @@ _LAZY_HELP: dict[str, str] = {
     "reset": "Restore a scenario's starter in your workspace.",
     "interview": "A timed mock interview with a scorecard.",
     "review": "Review the concepts due today.",
+    "placement": "Where the workers landed: job -> Jobs -> pods, nodes, GPUs, rendezvous.",
 }
 
 

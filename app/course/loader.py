@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from app.course.catalog import Catalog, CatalogError, load_catalog
+from app.course.celvars import variable_problem
 from app.course.models import (
     Check,
     FollowUp,
@@ -160,7 +161,10 @@ def parse_scenario(
         if check.id in seen:
             raise CourseError(source, f"checks: id {check.id!r} repeats", check.source_line)
         seen.add(check.id)
-        del i
+        # A typo in a variable would only show when the check runs (live: on a cluster).
+        unknown = variable_problem(check, live=i >= len(checks))
+        if unknown:
+            raise CourseError(source, unknown, check.source_line)
     return Scenario(
         id=data["id"],
         title=data["title"],

@@ -82,8 +82,14 @@ def render_text(reports: Sequence[Report], console: Any) -> None:
             if check.advice and check.advice not in advised:
                 advised.add(check.advice)
                 console.print(f"    [cyan]cluster:[/] {_escape(check.advice)}", highlight=False)
-        for group in group_placement(report.placement or []):
-            console.print(f"  {_placement_line(group)}", highlight=False)
+        if report.workloads and _training_tree(report.workloads):
+            from app.grading.tree_render import workload_tree
+
+            # Wrapped, not cropped: a pod's rendezvous settings are the end of its line.
+            console.print(workload_tree(report.workloads, "where the pods landed"), soft_wrap=False)
+        else:
+            for group in group_placement(report.placement or []):
+                console.print(f"  {_placement_line(group)}", highlight=False)
         for note in report.notes:
             console.print(f"[yellow]note:[/] {_escape(note)}", highlight=False)
         passed = sum(1 for c in report.checks if c.status == "pass")
@@ -94,6 +100,12 @@ def render_text(reports: Sequence[Report], console: Any) -> None:
             f"checks pass, {len(report.blocking_errors)} error(s)  {verdict}",
             highlight=False,
         )
+
+
+def _training_tree(roots: list[dict[str, Any]]) -> bool:
+    from app.grading.tree_render import is_training_tree
+
+    return is_training_tree(roots)
 
 
 @dataclass

@@ -4,7 +4,9 @@ JSON contract (tools and tests rely on it):
   {"scenario", "file", "mode": "offline"|"live", "passed", "score", "max_score",
    "errors": [{"line", "column", "message", "source"}],
    "checks": [{"id", "title", "status", "points", "line", "message", "concept"}]}
-plus "placement" in live mode. `line` is 1-based in the candidate's file and
+plus "placement" in live mode, and "workloads" (the placement tree: {"kind", "name",
+"status", "children", "pods": [{"name", "node", "phase", "gpus", "reason",
+"rendezvous"}]}) when the cluster made any. `line` is 1-based in the candidate's file and
 null only when no line applies.
 """
 
@@ -98,6 +100,8 @@ class Report:
     errors: list[Diagnostic] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
     placement: list[Placement] | None = None
+    workloads: list[dict[str, Any]] | None = None
+    """Live mode: the placement tree, workload -> Jobs -> pods (`app.live.placement`)."""
     max_score: int = 0
     notes: list[str] = field(default_factory=list)
     """Things the candidate should know that are not errors (e.g. cluster unreachable)."""
@@ -138,6 +142,8 @@ class Report:
         }
         if self.mode == "live" or self.placement is not None:
             data["placement"] = [p.to_json() for p in self.placement or []]
+        if self.workloads:
+            data["workloads"] = list(self.workloads)
         if self.notes:
             data["notes"] = list(self.notes)
         return data

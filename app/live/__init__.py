@@ -14,8 +14,11 @@ attempt (`app.live.attempt.grade_live`):
    (`app.live.apierrors`);
 5. the real apply (each provider may rewrite the manifest so it can really run:
    `Provider.runnable`), then a bounded wait until every pod the answer's
-   objects should create is placed or refused (`app.live.observe`);
-6. the scenario's live checks in CEL over `objects`, `pods`, `nodes`, `events`,
+   objects should create (the operators' pods for a TrainJob, JobSet or
+   PyTorchJob too) is placed or refused (`app.live.observe`); then what each
+   training worker will run with (`app.live.training`) and the placement tree
+   (`app.live.placement`);
+6. the scenario's live checks in CEL over `objects`, `pods`, `nodes`, `events`, `services`,
    with the scheduler's reasons as advice (`app.live.verdict`, `app.live.advice`);
 7. the namespace is deleted (also on errors and Ctrl-C) unless `keep`.
 

@@ -19,8 +19,18 @@ from app.cluster.kube import ApiError, Kube, Resource
 from app.k8s.pods import expected_pods
 from app.k8s.resources import int_quantity, node_gpu_resource
 from app.live import advice
+from app.live.placement import read_tree, rendezvous_summaries
+from app.live.training import service_views, training_views
 from app.yamlmap import Document
 
+RUNNING_OPERATOR_KINDS = ("TrainJob", "JobSet", "PyTorchJob")
+"""Kinds whose operator `kprep cluster up` runs (docs/cluster-addons.md): wait for their
+pods too. LeaderWorkerSet has a CRD but no controller on the local cluster."""
+JOBSET_API = "jobset.x-k8s.io/v1alpha2"
+OWNER_CHAIN_KINDS = ("Deployment", "CronJob", "TrainJob", "JobSet")
+"""Kinds whose pods belong to them through ReplicaSets, Jobs or JobSets."""
+ENDPOINTS_SECONDS = 5.0
+"""Longest wait for the EndpointSlice controller to list the pods Services select."""
 SETTLE_SECONDS = 20.0
 """Upper bound on waiting for the scheduler and controllers."""
 POLL_SECONDS = 0.2
@@ -51,6 +61,10 @@ class Observation:
     problems: list[str] = field(default_factory=list)
     """Why the wait ended without a verdict (no scheduler, no controller)."""
     seconds: float = 0.0
+    services: list[dict[str, Any]] = field(default_factory=list)
+    """Every Service with the pods its EndpointSlices list (`app.live.training`)."""
+    tree: list[dict[str, Any]] = field(default_factory=list)
+    """The placement tree, JSON form (`app.live.placement`)."""
     server_objects: list[tuple[Document, dict[str, Any]]] = field(default_factory=list)
     """Each answer document with the object the API server holds for it (a cluster-scoped
     copy has another name than the document)."""
@@ -104,7 +118,10 @@ def observe(
     """Wait (bounded) until the answer's pods are placed or refused, then collect everything."""
     start = time.monotonic()
     deadline = start + settle_seconds
-    expected: dict[tuple[str, str], int | None] = {owner_key(o): expected_pods(o) for o in applied}
+    expected: dict[tuple[str, str], int | None] = {
+        owner_key(o): expected_pods(o, operators=o.get("kind") in RUNNING_OPERATOR_KINDS)
+        for o in applied
+    }
     statefulsets_ordered = {
         owner_key(o)
         for o in applied
@@ -112,7 +129,8 @@ def observe(
         and (o.get("spec") or {}).get("podManagementPolicy") != "Parallel"
     }
     hpas = [owner_key(o) for o in applied if o.get("kind") == "HorizontalPodAutoscaler"]
-    needs_owners = any(o.get("kind") in ("Deployment", "CronJob") for o in applied)
+    needs_owners = any(o.get("kind") in OWNER_CHAIN_KINDS for o in applied)
+    needs_jobsets = any(o.get("kind") in ("TrainJob", "JobSet") for o in applied)
     daemonsets = [o for o in applied if o.get("kind") == "DaemonSet"]
     bound_since: dict[str, float] = {}
     pods: list[dict[str, Any]] = []
@@ -133,6 +151,10 @@ def observe(
                 owners[("ReplicaSet", rs["metadata"]["name"])] = {**rs, "kind": "ReplicaSet"}
             for job in kube.get(f"/apis/batch/v1/namespaces/{namespace}/jobs").get("items") or []:
                 owners[("Job", job["metadata"]["name"])] = {**job, "kind": "Job"}
+        if needs_jobsets:
+            for jobset in _list_or_none(kube, f"/apis/{JOBSET_API}/namespaces/{namespace}/jobsets"):
+                key = ("JobSet", jobset["metadata"]["name"])
+                owners.setdefault(key, {**jobset, "kind": "JobSet"})
         for ds in daemonsets:
             fresh = kube.get(
                 f"/apis/apps/v1/namespaces/{namespace}/daemonsets/{ds['metadata']['name']}"
@@ -199,7 +221,12 @@ def observe(
         time.sleep(POLL_SECONDS)
     observation = Observation(problems=problems, seconds=time.monotonic() - start)
     observation.nodes = [_node_view(n) for n in kube.get("/api/v1/nodes").get("items") or []]
-    observation.pods = [_pod_view(p, owners) for p in pods]
+    observation.services = _services(kube, namespace, pods, deadline)
+    views = training_views(pods, observation.services, namespace)
+    observation.pods = [{**_pod_view(p, owners), **views[p["metadata"]["name"]]} for p in pods]
+    observation.tree = [
+        node.to_json() for node in read_tree(kube, namespace, rendezvous_summaries(views))
+    ]
     observation.objects = []
     for item in planned:
         name = item.manifest["metadata"].get("name")
@@ -214,6 +241,44 @@ def observe(
         for e in kube.get(f"/api/v1/namespaces/{namespace}/events").get("items") or []
     ]
     return observation
+
+
+def _list_or_none(kube: Kube, path: str) -> list[dict[str, Any]]:
+    """Items of a list, or [] when the cluster does not serve the kind."""
+    try:
+        return list(kube.get(path).get("items") or [])
+    except ApiError:
+        return []
+
+
+def _services(
+    kube: Kube, namespace: str, pods: list[dict[str, Any]], deadline: float
+) -> list[dict[str, Any]]:
+    """The namespace's Services with their endpoints, once the EndpointSlice controller has
+    listed every running pod a Service selects (bounded by the attempt's deadline, and
+    by ENDPOINTS_SECONDS: on a cluster without that controller no endpoint ever comes)."""
+    give_up = min(deadline, time.monotonic() + ENDPOINTS_SECONDS)
+    while True:
+        services = service_views(
+            kube.get(f"/api/v1/namespaces/{namespace}/services").get("items") or [],
+            _list_or_none(kube, f"/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices"),
+        )
+        behind = [s for s in services if s["selector"] and not _listed(s, pods)]
+        if not behind or time.monotonic() >= give_up:
+            return services
+        time.sleep(POLL_SECONDS)
+
+
+def _listed(service: dict[str, Any], pods: list[dict[str, Any]]) -> bool:
+    """Whether the Service's endpoints list every Running pod its selector matches."""
+    listed = {e["pod"] for e in service["endpoints"]}
+    for pod in pods:
+        labels = (pod.get("metadata") or {}).get("labels") or {}
+        selected = all(labels.get(k) == v for k, v in service["selector"].items())
+        running = (pod.get("status") or {}).get("phase") == "Running"
+        if selected and running and pod["metadata"]["name"] not in listed:
+            return False
+    return True
 
 
 def _refused_creates(

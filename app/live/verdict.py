@@ -13,9 +13,9 @@ from app.live.observe import Observation, Planned
 from app.yamlmap import Document
 
 NO_OPERATOR = {
-    "PyTorchJob": "no Kubeflow training operator runs on the local cluster",
-    "TrainJob": "no Kubeflow Trainer controller runs on the local cluster",
-    "JobSet": "no JobSet controller runs on the local cluster",
+    "PyTorchJob": "the Kubeflow training operator (v1) made none (is it running?)",
+    "TrainJob": "the Kubeflow Trainer controller made none (is it running?)",
+    "JobSet": "the JobSet controller made none (is it running?)",
     "InferenceService": "no KServe controller runs on the local cluster",
     "Service.serving.knative.dev": "no Knative controller runs on the local cluster",
     "LeaderWorkerSet": "no LeaderWorkerSet controller runs on the local cluster",
@@ -23,8 +23,8 @@ NO_OPERATOR = {
     "ScaledJob": "no KEDA operator runs on the local cluster",
     "NodePool": "no Karpenter controller runs on the local cluster",
 }
-"""Kinds (`Kind` or `Kind.group`) the API server stores but no controller on the local
-cluster acts on."""
+"""Kinds (`Kind` or `Kind.group`) whose pods come from a controller the local cluster may
+not run; the note appears only when none of the answer's pods came from that kind."""
 
 
 def finish(
@@ -48,6 +48,7 @@ def finish(
             "pods": observation.pods,
             "nodes": observation.nodes,
             "events": observation.events,
+            "services": observation.services,
         },
     )
     pending_messages = [
@@ -75,16 +76,18 @@ def finish(
                 reason = extra or "not scheduled"
         placement.append(Placement(pod["name"], pod["node"] or None, pod["phase"], reason))
     report.placement = placement
+    report.workloads = list(observation.tree)
+    made_pods = {p["owner"]["kind"] for p in observation.pods}
     kinds: set[str] = set()
     for item in planned:
         kind = str(item.manifest.get("kind"))
         group = str(item.manifest.get("apiVersion") or "").rpartition("/")[0]
         kinds.update((kind, f"{kind}.{group}") if group else (kind,))
     for kind, why in NO_OPERATOR.items():
-        if kind in kinds:
+        if kind in kinds and kind.split(".", 1)[0] not in made_pods:
             shown = kind.split(".", 1)[0]
             report.notes.append(
-                f"{shown} was accepted by the API server, but {why}: no pods were created from it"
+                f"{shown} was accepted by the API server, but no pods were created from it: {why}"
             )
     for problem in observation.problems:
         report.notes.append(problem)

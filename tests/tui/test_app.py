@@ -305,3 +305,71 @@ async def test_footer_is_rebuilt_only_when_its_keys_change(make_app, monkeypatch
         assert len(rebuilds) == 2
         assert "x" in [k.key for k in footer.query(FooterKey)]
         assert "n" not in [k.key for k in footer.query(FooterKey)]
+
+
+async def test_check_on_cluster_shows_the_training_tree(make_app):
+    """Pods an operator made (no name prefix of the answer's objects) count their GPUs on
+    their node, and the tree shows each worker's node and rendezvous."""
+    from app.live.service import LiveRun, NodeGpus
+
+    worker = {
+        "node": "gpu-a100-0",
+        "phase": "Running",
+        "gpus": 4,
+        "reason": "",
+        "rendezvous": {
+            "nnodes": "2",
+            "nprocPerNode": "4",
+            "nodeRank": "0",
+            "masterAddr": "bert-finetune-node-0-0.bert-finetune",
+            "masterPort": "29500",
+            "masterPods": "bert-finetune-node-0-0-ab",
+        },
+    }
+    tree = [
+        {
+            "kind": "TrainJob",
+            "name": "bert-finetune",
+            "status": "",
+            "pods": [],
+            "children": [
+                {
+                    "kind": "Job",
+                    "name": "bert-finetune-node-0",
+                    "status": "2 active",
+                    "children": [],
+                    "pods": [{**worker, "name": "bert-finetune-node-0-0-ab"}],
+                }
+            ],
+        }
+    ]
+
+    def grade_live(grader, text, file):
+        report = grader.grade_text(text, file)
+        report.mode = "live"
+        report.placement = [Placement("bert-finetune-node-0-0-ab", "gpu-a100-0", "Running")]
+        report.workloads = tree
+        return LiveRun(report, [NodeGpus("gpu-a100-0", 4)])
+
+    app = make_app("scenario", "gpu-limits", live_service=FakeLive(grade_live))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.screen.editor.replace(
+            (REPO / "answers/gpu-limits/answer.yaml").read_text(),
+            (0, 0),
+            app.screen.editor.document.end,
+        )
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        placement = app.screen
+        assert isinstance(placement, PlacementScreen)
+        table = placement.query_one("#placement-nodes", DataTable)
+        assert table.get_row_at(0)[:2] == ["gpu-a100-0", "4/4 ■■■■"]
+        from rich.console import Console
+
+        console = Console(width=200, record=True)
+        console.print(placement.query_one("#placement-tree", Static).content)
+        text = console.export_text()
+        assert "TrainJob bert-finetune" in text
+        assert "pod bert-finetune-node-0-0-ab -> gpu-a100-0 (Running) 4 GPU" in text
+        assert "rank=0 master=bert-finetune-node-0-0.bert-finetune:29500" in text

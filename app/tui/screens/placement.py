@@ -1,5 +1,6 @@
 """Where the answer's pods landed on the local cluster: nodes × pods, GPUs used,
-and the scheduler's reasons for pods left Pending."""
+the training jobs' tree (job -> Jobs -> pods with their rendezvous) and the
+scheduler's reasons for pods left Pending."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from app.course.models import Scenario
+from app.grading.tree_render import is_training_tree, workload_tree
 from app.k8s.pods import pod_spec, template_path
 from app.k8s.resources import pod_spec_gpus
 from app.tui import keys
@@ -51,6 +53,18 @@ def owner_of(pod: str, workloads: dict[str, int]) -> str | None:
     return best
 
 
+def tree_pod_gpus(roots: list[dict[str, Any]]) -> dict[str, int]:
+    """Pod name -> GPUs, from the live report's placement tree (pods an operator made
+    have no name prefix of the answer's objects)."""
+    found: dict[str, int] = {}
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        found.update({p["name"]: int(p.get("gpus") or 0) for p in node.get("pods") or []})
+        stack.extend(node.get("children") or [])
+    return found
+
+
 class PlacementScreen(ModalScreen[None]):
     """A table of nodes with the answer's pods and the GPUs they use."""
 
@@ -80,6 +94,15 @@ class PlacementScreen(ModalScreen[None]):
                 classes="dialog-title",
             )
             yield DataTable(id="placement-nodes", cursor_type="row")
+            roots = self.report.workloads or []
+            if is_training_tree(roots):
+                # Training jobs: which workers the operators made, where they landed and
+                # the rendezvous each one got.
+                with VerticalScroll(id="placement-workloads"):
+                    yield Static(
+                        workload_tree(roots, "workers and their rendezvous"),
+                        id="placement-tree",
+                    )
             with VerticalScroll(id="placement-pending"):
                 yield Static(self._pending_text(), id="placement-pending-text")
             yield KeyFooter()
@@ -105,6 +128,7 @@ class PlacementScreen(ModalScreen[None]):
         table = self.query_one("#placement-nodes", DataTable)
         table.add_columns("Node", "GPUs used", "Pods")
         workloads = gpus_per_workload(self.answer_text)
+        pod_gpus = tree_pod_gpus(self.report.workloads or [])
         by_node: dict[str, list[Any]] = defaultdict(list)
         for placement in self.report.placement or []:
             if placement.node:
@@ -112,7 +136,10 @@ class PlacementScreen(ModalScreen[None]):
         capacity = {node.name: node.gpus for node in self.nodes}
         for node in sorted(set(by_node) | set(capacity)):
             pods = by_node.get(node, [])
-            used = sum(workloads.get(owner_of(p.pod, workloads) or "", 0) for p in pods)
+            used = sum(
+                pod_gpus.get(p.pod, workloads.get(owner_of(p.pod, workloads) or "", 0))
+                for p in pods
+            )
             total = capacity.get(node)
             gauge = (
                 f"{used}/{total} " + "■" * used + "□" * max(0, total - used)
