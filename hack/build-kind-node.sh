@@ -215,16 +215,21 @@ for _ in $(seq 1 60); do
 done
 in_node ctr version >/dev/null 2>&1 || { in_node tail -n 20 /tmp/containerd.log >&2 || true; die "containerd did not start in the build container"; }
 in_node ctr --namespace=k8s.io images import --label=io.cri-containerd.pinned=pinned \
-  --all-platforms --no-unpack --digests /kind/images.tar >/dev/null
+  --all-platforms --no-unpack /kind/images.tar >/dev/null
 in_node sh -c 'ctr -n k8s.io images list --quiet | grep "^kprep-build.invalid/" | while read -r src; do
-  ctr -n k8s.io images tag --force "$src" "${src#kprep-build.invalid/*/}" >/dev/null && ctr -n k8s.io images rm "$src" >/dev/null
+  dst=${src#kprep-build.invalid/*/}
+  ctr -n k8s.io images tag --force "$src" "$dst" >/dev/null
+  ctr -n k8s.io images label "$dst" io.cri-containerd.pinned=pinned >/dev/null
+  ctr -n k8s.io images rm "$src" >/dev/null
 done'
-missing=$(comm -23 <(sort "$cache/images-$recipe.list") <(in_node ctr --namespace=k8s.io images list --quiet | sort))
-[[ -z "$missing" ]] || die "not in the node's containerd after the import: $missing"
+missing=$(comm -23 <(sort "$cache/images-$recipe.list") \
+  <(in_node ctr --namespace=k8s.io images list --quiet 'labels."io.cri-containerd.pinned"==pinned' | sort))
+[[ -z "$missing" ]] || die "not in the node's containerd (pinned) after the import: $missing"
 # `sleep` is PID 1 and never reaps, so a stopped containerd stays a zombie (state Z).
 in_node sh -c 'pkill -x containerd; for i in $(seq 1 50); do ps -C containerd -o stat= | grep -qv Z || exit 0; sleep 0.2; done; exit 1' \
   || die "containerd did not stop in the build container"
 in_node rm -f /tmp/containerd.log
+previous=$(docker image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
 docker commit \
   --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' \
   --change 'CMD []' \
@@ -235,6 +240,8 @@ trap - EXIT
 # The file-system image is the committed image's parent: untagging it frees nothing
 # and leaves no stale tags behind (older recipes' included).
 docker images --format '{{.Repository}}:{{.Tag}}' kprep/kind-node-fs | xargs -r docker rmi >/dev/null
+# The image this one replaces, unless a cluster still runs on it.
+[[ -n "$previous" ]] && docker rmi "$previous" >/dev/null 2>&1 || true
 step_done
 
 say "done in $(( $(date +%s) - start ))s: $image ($(docker image inspect --format '{{.Size}}' "$image" | awk '{printf "%.0f MB", $1/1e6}'))"
