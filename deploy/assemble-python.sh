@@ -1,9 +1,16 @@
 #!/bin/sh
 # Runs in the build stage of deploy/Dockerfile (a Debian rootfs with python3.11):
-# copies into OUT the interpreter, the part of the standard library a gRPC server can
-# use, and every shared library the interpreter and the extension modules under OUT
-# load (found with ldd), then byte-compiles everything so the plugin starts fast on a
-# read-only root filesystem. OUT already holds /opt/kprep/{site,app}.
+# copies into OUT the interpreter, the part of the standard library the plugin's
+# gRPC server imports (and its near relatives), and every shared library the
+# interpreter and the extension modules under OUT load (found with ldd), then
+# byte-compiles. OUT already holds /opt/kprep/{site,app}.
+#
+# Size is the point: `kind load` copies the image into every GPU node. So the
+# standard library and the wheels ship as byte code only (legacy .pyc beside where
+# the source was; a traceback from inside them shows no source lines), while the
+# plugin's own package keeps its sources. What is removed was checked against
+# sys.modules of a running plugin: ssl, hashlib's OpenSSL backend, codecs for Asian
+# encodings, decimal, email/http/xml, sqlite, curses, tk, multiprocessing.
 set -eu
 out=$1
 py=/usr/bin/python3.11
@@ -19,14 +26,19 @@ cp -a "$py" "$out/usr/bin/"
 ln -s python3.11 "$out/usr/bin/python3"
 ln -s python3 "$out/usr/bin/python"
 
-# The standard library without what a headless gRPC server never imports.
 cp -a "$stdlib" "$out/usr/lib/"
 cd "$out$stdlib"
-rm -rf idlelib tkinter turtledemo turtle.py ensurepip lib2to3 pydoc_data distutils \
-  config-3.11-x86_64-linux-gnu site-packages dist-packages \
+rm -rf idlelib tkinter turtledemo turtle.py ensurepip lib2to3 pydoc_data pydoc.py distutils \
+  config-3.11-x86_64-linux-gnu site-packages unittest test sqlite3 curses dbm email http \
+  xmlrpc wsgiref xml html multiprocessing venv zoneinfo tomllib _pydecimal.py decimal.py \
+  doctest.py mailbox.py imaplib.py smtplib.py nntplib.py ftplib.py poplib.py \
   lib-dynload/_tkinter* lib-dynload/_sqlite3* lib-dynload/_dbm* lib-dynload/_gdbm* \
   lib-dynload/_curses* lib-dynload/readline* lib-dynload/_lzma* lib-dynload/_bz2* \
-  lib-dynload/_test* lib-dynload/xxlimited* sqlite3 curses dbm
+  lib-dynload/_test* lib-dynload/xxlimited* lib-dynload/_xxtestfuzz* \
+  lib-dynload/_codecs_* lib-dynload/_multibytecodec* lib-dynload/_decimal* \
+  lib-dynload/_ssl* lib-dynload/_hashlib* lib-dynload/nis* lib-dynload/_crypt* \
+  lib-dynload/_uuid* lib-dynload/_ctypes* lib-dynload/audioop* lib-dynload/ossaudiodev* \
+  lib-dynload/_multiprocessing* lib-dynload/_posixshmem*
 find . -name __pycache__ -prune -exec rm -rf {} +
 
 # copy_path ABSOLUTE: copy a file (or symlink) to the same path under OUT. From /
@@ -47,6 +59,12 @@ find "$out" -type f \( -name '*.so' -o -name '*.so.*' -o -path "$out$py" \) |
 # The loader the interpreter names (PT_INTERP) must exist under its own path.
 copy_path /usr/lib64/ld-linux-x86-64.so.2
 
-# Byte-compile, recording the paths the files will have in the image; unchecked-hash:
-# the image never changes, so the interpreter need not stat each source file.
-"$py" -m compileall -q -j 0 --invalidation-mode unchecked-hash -s "$out" -p / "$out$stdlib" "$out/opt/kprep" >/dev/null
+# Byte-compile with the paths the files will have in the image. The stdlib and the
+# wheels: legacy .pyc beside each source (-b), then the sources go. The plugin: the
+# usual __pycache__, sources kept. unchecked-hash: the image never changes, so the
+# interpreter need not stat each source.
+find "$out/opt/kprep/site" -name __pycache__ -prune -exec rm -rf {} +
+"$py" -m compileall -q -j 0 -b --invalidation-mode unchecked-hash -s "$out" -p / \
+  "$out$stdlib" "$out/opt/kprep/site" >/dev/null
+find "$out$stdlib" "$out/opt/kprep/site" -name '*.py' -delete
+"$py" -m compileall -q -j 0 --invalidation-mode unchecked-hash -s "$out" -p / "$out/opt/kprep/app" >/dev/null

@@ -81,6 +81,7 @@ cp "$repo/app/__init__.py" "$ctx/app/"
 (cd "$repo" && find app/deviceplugin -name '*.py' -not -path '*/__pycache__/*' -exec cp --parents {} "$ctx/" \;)
 cp "$repo/deploy/Dockerfile" "$repo/deploy/assemble-python.sh" "$ctx/"
 
+previous=$(docker image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
 say "building $image from $rootfs (context $(du -sh "$ctx" | cut -f1))"
 log=$ctx/build.log
 if ! docker build --force-rm --network none --build-arg "ROOTFS=$rootfs" \
@@ -90,5 +91,7 @@ if ! docker build --force-rm --network none --build-arg "ROOTFS=$rootfs" \
   exit 1
 fi
 docker image prune --force --filter label=dev.kprep.build-stage=plugin >/dev/null
+# The image this one replaces, unless a container still uses it.
+[[ -n "$previous" ]] && docker rmi "$previous" >/dev/null 2>&1 || true
 say "done in $(( $(date +%s) - start ))s: $(docker image inspect --format '{{.Size}}' "$image" | awk '{printf "%.1f MB", $1/1e6}')"
 echo "$image"
