@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from app.cli_common import course_from, fail_usage
 from app.exitcodes import ExitCode
 
 _LAZY: dict[str, str] = {
@@ -59,22 +60,6 @@ class LazyGroup(click.Group):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
-
-
-def fail_usage(message: str) -> None:
-    click.echo(f"kprep: {message}", err=True)
-    sys.exit(ExitCode.USAGE)
-
-
-def course_from(ctx: click.Context) -> Any:
-    from app.course.loader import Course
-    from app.paths import default_course_dir
-
-    root = ctx.obj.get("course") if ctx.obj else None
-    folder = Path(root) if root else default_course_dir()
-    if not (folder / "scenarios").is_dir():
-        fail_usage(f"{folder} is not a course folder (it has no scenarios/ folder)")
-    return Course(folder)
 
 
 @click.group(
@@ -131,6 +116,18 @@ def main_group(ctx: click.Context, course: Path | None, workspace: Path | None) 
     help="json prints one report per line.",
 )
 @click.option(
+    "--json",
+    "json_file",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write the JSON-lines report to FILE.",
+)
+@click.option(
+    "--junit",
+    "junit_file",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write the JUnit XML report to FILE (CI gets both in one run).",
+)
+@click.option(
     "--live",
     is_flag=True,
     help="Also run the answer on the local cluster (`kprep cluster up` first).",
@@ -153,6 +150,8 @@ def check(
     files: tuple[Path, ...],
     scenario_id: str,
     fmt: str,
+    json_file: Path | None,
+    junit_file: Path | None,
     live: bool,
     keep: bool,
     kube_context: str | None,
@@ -165,6 +164,7 @@ def check(
     """
     from app.course.loader import CourseError
     from app.grading.engine import Grader
+    from app.grading.render import write_report_files
     from app.grading.report import Diagnostic, Report
 
     if kube_context and not allow_foreign_cluster:
@@ -198,7 +198,7 @@ def check(
         reports.append(grader.grade_bytes(raw, str(path)))
     exit_code = ExitCode.OK
     if live:
-        from app.cluster.live import run_live_checks
+        from app.live.attempt import run_live_checks
 
         reports, cluster_failed = run_live_checks(
             course,
@@ -213,6 +213,9 @@ def check(
         if cluster_failed:
             exit_code = ExitCode.CLUSTER
     _print_reports(reports, fmt)
+    for problem in write_report_files(reports, json_path=json_file, junit_path=junit_file):
+        usage_problem = True
+        click.echo(f"kprep: {problem}", err=True)
     if usage_problem:
         sys.exit(ExitCode.USAGE)
     if exit_code == ExitCode.CLUSTER:
@@ -265,13 +268,23 @@ def scenarios_list(ctx: click.Context, fmt: str) -> None:
                 )
             )
     else:
+        from rich import box
         from rich.console import Console
         from rich.table import Table
 
-        table = Table("id", "track", "difficulty", "title", "checks", title="kprep scenarios")
-        for s in found:
-            live = f" +{len(s.live_checks)} live" if s.live_checks else ""
-            table.add_row(s.id, s.track, s.difficulty, s.title, f"{len(s.checks)}{live}")
+        table = Table(title="kprep scenarios", box=box.SIMPLE_HEAD)
+        # Ids are what `kprep practice` takes: never cut; the title wraps instead.
+        table.add_column("id", no_wrap=True, min_width=max((len(s.id) for s in found), default=2))
+        table.add_column("level", no_wrap=True)
+        table.add_column("checks", no_wrap=True)
+        table.add_column("title", ratio=1)
+        for track in dict.fromkeys(s.track for s in found):
+            if table.row_count:
+                table.add_section()
+            table.add_row(f"[bold]{track}[/]", "", "", "")
+            for s in (s for s in found if s.track == track):
+                live = f" +{len(s.live_checks)} live" if s.live_checks else ""
+                table.add_row(s.id, s.difficulty, f"{len(s.checks)}{live}", s.title)
         Console().print(table)
     for error in errors:
         click.echo(f"kprep: {error}", err=True)
@@ -289,7 +302,7 @@ def scenarios_list(ctx: click.Context, fmt: str) -> None:
 @click.pass_context
 def scenarios_lint(ctx: click.Context, lint_course_dir: Path | None) -> None:
     """Check every scenario: schema, CEL, lesson links, reference answers, wrong answers."""
-    from app.course.lint import lint_course
+    from app.authoring.lint import lint_course
 
     if lint_course_dir is not None:
         ctx.obj["course"] = lint_course_dir
@@ -307,21 +320,24 @@ def scenarios_lint(ctx: click.Context, lint_course_dir: Path | None) -> None:
 
 @scenarios.command("new")
 @click.argument("scenario_id")
-@click.option(
-    "--track",
-    required=True,
-    type=click.Choice(["serving", "autoscaling", "gpu-scheduling", "distributed-training"]),
-)
+@click.option("--track", required=True, help="A track id from the course's course.yaml.")
 @click.pass_context
 def scenarios_new(ctx: click.Context, scenario_id: str, track: str) -> None:
     """Scaffold scenarios/ID and answers/ID; lint flags them until they are filled in."""
     import re
 
-    from app.course.scaffold import scaffold
+    from app.authoring.scaffold import scaffold
+    from app.course.loader import CourseError
 
     if not re.match(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$", scenario_id):
         fail_usage(f"{scenario_id!r}: ids are lowercase letters, digits and '-', 3-64 chars")
     course = course_from(ctx)
+    try:
+        tracks = course.catalog.track_ids
+    except CourseError as exc:
+        fail_usage(str(exc))
+    if track not in tracks:
+        fail_usage(f"unknown track {track!r} (course.yaml lists: {', '.join(tracks)})")
     if (course.scenarios_dir / scenario_id).exists():
         fail_usage(f"scenario {scenario_id!r} already exists")
     for path in scaffold(course.root, scenario_id, track):

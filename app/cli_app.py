@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from app.cli import course_from, fail_usage
+from app.cli_common import course_from, fail_usage
 from app.exitcodes import ExitCode
 
 EXIT_AFTER_MOUNT_ENV = "KPREP_EXIT_AFTER_MOUNT"
@@ -64,10 +64,16 @@ def _run_app(ctx: click.Context, kind: str, target: str | None = None, course: A
         exit_after=_exit_after(),
     )
     code = app.run()
-    for path in app.rescued:
-        click.echo(
-            f"kprep: the workspace could not be written; your draft was saved to {path}", err=True
-        )
+    try:
+        if app.exit_summary:
+            click.echo(app.exit_summary)
+        for path in app.rescued:
+            click.echo(
+                f"kprep: the workspace could not be written; your draft was saved to {path}",
+                err=True,
+            )
+    except OSError:
+        pass  # the terminal is gone (SIGHUP): the drafts were saved before the app exited
     if app.return_code:
         sys.exit(app.return_code)
     sys.exit(code or ExitCode.OK)
@@ -114,6 +120,7 @@ def lesson(ctx: click.Context, track: str) -> None:
 @click.pass_context
 def progress(ctx: click.Context, fmt: str) -> None:
     """Print your progress: tracks, scenarios, scores, hints, time."""
+    from app.course.catalog import catalog_or_none
     from app.paths import data_dir
     from app.progress.course_index import load_index
     from app.progress.store import ProgressStore
@@ -124,7 +131,12 @@ def progress(ctx: click.Context, fmt: str) -> None:
     try:
         if store.opened.problem:
             click.echo(f"kprep: {store.opened.problem}", err=True)
-        summary = summarize(scenarios, store, [f"scenario not loaded: {e}" for e in errors])
+        summary = summarize(
+            scenarios,
+            store,
+            [f"scenario not loaded: {e}" for e in errors],
+            catalog_or_none(_course_dir(ctx)),
+        )
         concepts = store.concept_results()
     finally:
         store.close()
@@ -209,7 +221,8 @@ def _print_progress(summary: Any, concepts: dict[str, tuple[int, int]]) -> None:
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context
 def reset(ctx: click.Context, scenario_id: str, yes: bool) -> None:
-    """Restore SCENARIO_ID's starter in your workspace (your progress is kept)."""
+    """Restore SCENARIO_ID's starter in your workspace (your progress is kept; the replaced
+    draft is kept in the workspace's .backup folder)."""
     from app.progress.workspace import Workspace, WorkspaceError
 
     _course, scenario = _check_scenario(ctx, scenario_id)
@@ -220,7 +233,7 @@ def reset(ctx: click.Context, scenario_id: str, yes: bool) -> None:
             fail_usage(f"{path} exists; pass --yes to replace it with the starter")
         click.confirm(f"Replace {path} with the starter?", abort=True, err=True)
     try:
-        workspace.reset(scenario)
+        backup = workspace.reset(scenario)
     except WorkspaceError as exc:
         click.echo(f"kprep: {exc}", err=True)
         sys.exit(ExitCode.FAILED)
@@ -228,6 +241,8 @@ def reset(ctx: click.Context, scenario_id: str, yes: bool) -> None:
         click.echo(f"kprep: cannot read the starter: {exc}", err=True)
         sys.exit(ExitCode.FAILED)
     click.echo(f"restored the starter in {path}")
+    if backup is not None:
+        click.echo(f"your previous draft is kept in {backup}")
 
 
 def _check_scenario(ctx: click.Context, scenario_id: str) -> tuple[Any, Any]:

@@ -8,17 +8,25 @@ whose message says what to do; it exits with `ExitCode.CLUSTER` (3), or with
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import click
 
+from app.cli_common import course_from
+from app.cluster.active import clear_active, read_active, record_active
 from app.cluster.errors import ClusterError
+from app.cluster.gc import collect
+from app.cluster.profiles import ProfileError, load_profile
+from app.cluster.provider import Provider
+from app.cluster.registry import DEFAULT_PROVIDER, make_provider
 from app.exitcodes import ExitCode
 
 PROVIDER_CHOICE = click.Choice(["kwok", "kind"])
+"""Keep in step with app.cluster.registry.PROVIDERS (a test compares them)."""
 
 
 def _echo(message: str) -> None:
@@ -31,14 +39,12 @@ def _fail(message: str, code: ExitCode = ExitCode.CLUSTER) -> NoReturn:
 
 
 def _course_root(ctx: click.Context) -> Path:
-    from app.cli import course_from
 
     return Path(course_from(ctx).root)
 
 
-def _provider_for(ctx: click.Context, requested: str | None) -> Any:
+def _provider_for(ctx: click.Context, requested: str | None) -> Provider:
     """The provider asked for, else the active one, else kwok."""
-    from app.cluster.provider import DEFAULT_PROVIDER, make_provider, read_active
 
     if requested is None:
         active = read_active()
@@ -74,8 +80,6 @@ def cluster() -> None:
 @click.pass_context
 def up(ctx: click.Context, profile_name: str, provider: str, dry_run: bool) -> None:
     """Create the cluster (or reuse it) and wait until every node is Ready."""
-    from app.cluster.profiles import ProfileError, load_profile
-    from app.cluster.provider import read_active, record_active
 
     course_root = _course_root(ctx)
     try:
@@ -111,7 +115,6 @@ def up(ctx: click.Context, profile_name: str, provider: str, dry_run: bool) -> N
 @click.pass_context
 def down(ctx: click.Context, provider: str | None) -> None:
     """Delete the cluster and everything kprep kept for it."""
-    from app.cluster.provider import clear_active
 
     chosen = _provider_for(ctx, provider)
     try:
@@ -130,9 +133,6 @@ def down(ctx: click.Context, provider: str | None) -> None:
 @click.pass_context
 def status(ctx: click.Context, provider: str | None, fmt: str) -> None:
     """Nodes with their GPU type, GPUs allocatable/used and pods."""
-    import json
-
-    from app.cluster.provider import read_active
 
     chosen = _provider_for(ctx, provider)
     try:
@@ -213,7 +213,6 @@ def _gpu_type(labels: dict[str, str]) -> str:
 @click.pass_context
 def gc(ctx: click.Context, provider: str | None, older_than: float) -> None:
     """Delete leftover attempt namespaces (label kprep.dev/owned=true)."""
-    from app.cluster.gc import collect
 
     chosen = _provider_for(ctx, provider)
     try:

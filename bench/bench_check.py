@@ -79,8 +79,8 @@ def regrade(answer: Path, scenario_id: str) -> None:
 
 def class_of_200(scenario_id: str) -> None:
     sys.path.insert(0, str(REPO))
+    from app.authoring.patch import apply_patch
     from app.course.loader import Course
-    from app.course.patch import apply_patch
 
     scenario = Course(REPO).scenario(scenario_id)
     answer = scenario.answer_text()

@@ -86,9 +86,10 @@ def main() -> int:
         # 3. fifty in a row, in process
         sys.path.insert(0, str(REPO))
         from app.cluster.gc import owned_namespaces
-        from app.cluster.live import connect, grade_live
         from app.course.loader import Course
         from app.grading.engine import Grader
+        from app.live.attempt import grade_live
+        from app.live.connect import connect
 
         course = Course(REPO)
         scenario = course.scenario(SCENARIO)

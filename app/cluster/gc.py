@@ -1,4 +1,5 @@
-"""Leftover attempt namespaces: find them by kprep's label and delete them."""
+"""Leftover attempt namespaces, and attempts' private copies of cluster-scoped objects:
+find them by kprep's labels and delete them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ from pathlib import Path
 
 from app.cluster.errors import ClusterNotRunning
 from app.cluster.kube import Kube
-from app.cluster.live import NAMESPACE_RESOURCE, OWNED_LABEL, delete_attempt_namespace
+from app.cluster.namespaces import (
+    NAMESPACE_RESOURCE,
+    OWNED_LABEL,
+    delete_attempt_copies,
+    delete_attempt_namespace,
+)
 
 
 def _age_seconds(timestamp: str | None) -> float:
@@ -48,6 +54,8 @@ def collect(kubeconfig: Path, *, older_than: float = 0.0, wait: float = 0.0) -> 
         ]
         for name in chosen:
             delete_attempt_namespace(kube, name, wait_seconds=0)
+        delete_attempt_copies(kube, set(chosen))
+        delete_attempt_copies(kube)  # copies whose attempt namespace is already gone
         deadline = time.monotonic() + wait
         while wait and time.monotonic() < deadline:
             if not set(chosen) & set(owned_namespaces(kube)):

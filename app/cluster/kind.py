@@ -58,21 +58,23 @@ import os
 import re
 import shutil
 import subprocess
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
 from app import __version__
+from app.cluster.active import cluster_root
+from app.cluster.crds import install_crds, profile_crds
 from app.cluster.errors import ClusterError, ClusterNotRunning, ClusterUnreachable
+from app.cluster.kube import ApiError, Kube
+from app.cluster.nodes import NodeRow, node_ready, node_rows
 from app.cluster.profiles import NodeSpec, Profile, Taint
-from app.cluster.provider import NodeRow, int_quantity, node_row
-
-if TYPE_CHECKING:
-    from app.cluster.kube import Kube
+from app.cluster.provider import Echo
+from app.cluster.wait import WaitTimeout, poll_until
+from app.k8s.resources import int_quantity
 
 CLUSTER_NAME = "kprep"
 KIND_NODE_IMAGE = "kindest/node:v1.36.1"
@@ -114,8 +116,6 @@ INSTALL_KIND = (
     "(e.g. `curl -Lo kind https://kind.sigs.k8s.io/dl/v0.32.0/kind-linux-amd64 && "
     "chmod +x kind && sudo mv kind /usr/local/bin/`)."
 )
-
-Echo = Callable[[str], None]
 
 
 # -- rendering ---------------------------------------------------------------
@@ -403,15 +403,6 @@ def _placeholder(container: dict[str, Any], *, exits: bool) -> None:
 # -- status ------------------------------------------------------------------
 
 
-NodeStatus = NodeRow
-"""One node of the running kind cluster; `profile_node` names the profile node it realises."""
-
-
-def node_status(node: dict[str, Any], pods: Iterable[dict[str, Any]]) -> NodeStatus:
-    """Summarise a Node (API JSON) and the Pods bound to it."""
-    return node_row(node, pods, NODE_LABEL)
-
-
 def pending_nodes(profile: Profile, nodes: Iterable[dict[str, Any]]) -> list[str]:
     """What is still missing before the cluster matches the profile; empty when it does.
 
@@ -428,7 +419,7 @@ def pending_nodes(profile: Profile, nodes: Iterable[dict[str, Any]]) -> list[str
             pending.append(f"{spec.name}: no node labelled {NODE_LABEL}={spec.name}")
             continue
         where = f"{spec.name} (node {(node.get('metadata') or {}).get('name')})"
-        if not node_row(node, []).ready:
+        if not node_ready(node):
             pending.append(f"{where}: not Ready")
         allocatable = (node.get("status") or {}).get("allocatable") or {}
         for resource, count in spec.device_resources.items():
@@ -458,11 +449,7 @@ class KindProvider:
 
     def __init__(self, course_dir: Path, state_dir: Path | None = None) -> None:
         self.course_dir = course_dir
-        if state_dir is None:
-            from app.paths import data_dir
-
-            state_dir = data_dir() / "cluster" / "kind"
-        self.state_dir = state_dir
+        self.state_dir = state_dir or cluster_root() / "kind"
         self.wait_seconds = DEFAULT_WAIT_SECONDS
         """How long `up` waits for every node to advertise its GPUs."""
 
@@ -496,7 +483,7 @@ class KindProvider:
                 "Use `kprep cluster up --provider kwok` for large profiles."
             )
         self.check_tools()
-        crds = self._crd_documents(profile)
+        crds = profile_crds(profile, self.course_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
 
         if CLUSTER_NAME in self._clusters():
@@ -534,8 +521,9 @@ class KindProvider:
         self._run(["kind", "load", "docker-image", image, "--name", CLUSTER_NAME], timeout=600)
 
         with self._kube() as kube:
-            echo(f"applying {len(crds)} CRDs and the device plugin manifests")
-            self._apply(kube, [*crds, *render_manifests(profile, image, image_id)])
+            install_crds(kube, crds, echo)
+            echo("applying the device plugin manifests")
+            self._apply(kube, render_manifests(profile, image, image_id))
             gpu_nodes = len(profile.device_nodes)
             echo(
                 f"waiting for {gpu_nodes} GPU nodes to advertise their GPUs "
@@ -617,7 +605,7 @@ class KindProvider:
 
     # status ------------------------------------------------------------------
 
-    def status(self) -> list[NodeStatus]:
+    def status(self) -> list[NodeRow]:
         """Every node with its labels, taints, device allocatable/used and pods."""
         if not self.kubeconfig_path.is_file():
             raise ClusterNotRunning(
@@ -633,18 +621,26 @@ class KindProvider:
                 f"{exc}. Is Docker running? `docker start kprep-control-plane` (and the "
                 "workers), or `kprep cluster down` then `up --provider kind`"
             ) from exc
-        by_node: dict[str, list[dict[str, Any]]] = {}
-        for pod in pods:
-            node_name = (pod.get("spec") or {}).get("nodeName")
-            if node_name:
-                by_node.setdefault(node_name, []).append(pod)
-        statuses = [
-            node_status(n, by_node.get(str((n.get("metadata") or {}).get("name")), []))
-            for n in nodes
-        ]
-        return sorted(
-            statuses, key=lambda s: (s.profile_node is not None, s.profile_node or s.name)
-        )
+        return node_rows(nodes, pods, NODE_LABEL)
+
+    def ensure_profile(self, profile: Profile, *, echo: Echo = print) -> None:
+        """kind cannot reshape its workers: a cluster of another profile must be recreated."""
+        del echo
+        try:
+            state = json.loads(self.state_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            state = {}
+        running = state.get("profile") if isinstance(state, dict) else None
+        if running != profile.name:
+            raise ClusterError(
+                f"this check needs cluster profile {profile.name!r}, but the kind cluster runs "
+                f"{running!r}: `kprep cluster down && kprep cluster up --provider kind "
+                f"--profile {profile.name}`"
+            )
+
+    def runnable(self, manifest: dict[str, Any]) -> dict[str, Any] | None:
+        """Containers really start on kind: swap their images for the placeholder."""
+        return runnable_on_kind(manifest)
 
     # helpers -----------------------------------------------------------------
 
@@ -718,27 +714,10 @@ class KindProvider:
     def _crd_path(self, profile: Profile, crd_file: str) -> Path:
         return profile.crd_path(crd_file, self.course_dir)
 
-    def _crd_documents(self, profile: Profile) -> list[dict[str, Any]]:
-        documents: list[dict[str, Any]] = []
-        for crd_file in profile.crds:
-            path = self._crd_path(profile, crd_file)
-            try:
-                loaded = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
-            except (OSError, yaml.YAMLError) as exc:
-                raise ClusterError(
-                    f"profile {profile.name!r}: cannot read CRDs {path}: {exc}"
-                ) from exc
-            documents.extend(d for d in loaded if isinstance(d, dict))
-        return documents
-
     def _kube(self) -> Kube:
-        from app.cluster.kube import Kube
-
         return Kube(self.kubeconfig_path)
 
     def _apply(self, kube: Kube, manifests: list[dict[str, Any]]) -> None:
-        from app.cluster.kube import ApiError
-
         for manifest in manifests:
             metadata = manifest.get("metadata") or {}
             what = f"{manifest.get('kind')} {metadata.get('name')}"
@@ -746,26 +725,24 @@ class KindProvider:
                 kube.apply(manifest, namespace=metadata.get("namespace"))
             except ApiError as exc:
                 raise ClusterError(f"applying {what} failed: {exc}") from exc
-            if manifest.get("kind") == "CustomResourceDefinition":
-                kube.forget_discovery()
 
     def _wait_until_advertised(self, kube: Kube, profile: Profile) -> None:
-        from app.cluster.kube import ApiError
+        pending: list[str] = []
 
-        deadline = time.monotonic() + self.wait_seconds
-        while True:
+        def advertised() -> bool:
             try:
                 nodes = kube.get("/api/v1/nodes", labelSelector=NODE_LABEL).get("items") or []
-                pending = pending_nodes(profile, nodes)
+                pending[:] = pending_nodes(profile, nodes)
             except (ApiError, ClusterError) as exc:  # the API server may blip as nodes join
-                pending = [f"listing nodes failed: {exc}"]
-            if not pending:
-                return
-            if time.monotonic() >= deadline:
-                raise ClusterError(
-                    f"timed out after {int(self.wait_seconds)}s waiting for the GPU nodes:\n"
-                    + "\n".join(f"- {line}" for line in pending)
-                    + f"\nInspect with: kubectl --kubeconfig {self.kubeconfig_path} -n "
-                    f"{NAMESPACE} get pods -o wide   (and `kubectl logs` on a plugin pod)"
-                )
-            time.sleep(2)
+                pending[:] = [f"listing nodes failed: {exc}"]
+            return not pending
+
+        try:
+            poll_until(advertised, timeout=self.wait_seconds, interval=2)
+        except WaitTimeout as exc:
+            raise ClusterError(
+                f"timed out after {int(self.wait_seconds)}s waiting for the GPU nodes:\n"
+                + "\n".join(f"- {line}" for line in pending)
+                + f"\nInspect with: kubectl --kubeconfig {self.kubeconfig_path} -n "
+                f"{NAMESPACE} get pods -o wide   (and `kubectl logs` on a plugin pod)"
+            ) from exc

@@ -39,10 +39,16 @@ from typing import Any
 
 import yaml
 
+from app.cluster import dra
+from app.cluster.active import cluster_root, record_active
+from app.cluster.crds import install_crds, profile_crds
 from app.cluster.errors import ClusterError, ClusterNotRunning, ClusterUnreachable
 from app.cluster.kube import ApiError, Kube, Resource
+from app.cluster.nodes import NodeRow, node_ready, node_rows
 from app.cluster.profiles import NodeSpec, Profile
-from app.cluster.provider import Echo, NodeRow, cluster_root, node_rows
+from app.cluster.provider import Echo
+from app.cluster.wait import WaitTimeout, poll_until
+from app.paths import cache_dir
 
 K8S_VERSION = "1.36.3"
 ETCD_VERSION = "3.6.16"
@@ -64,9 +70,6 @@ PROFILE_LABEL = "kprep.dev/profile"
 SPEC_ANNOTATION = "kprep.dev/node-spec"
 """Hash of the node's profile entry: a node whose entry changed is recreated."""
 NODE_KIND = {"apiVersion": "v1", "kind": "Node"}
-CRD_RESOURCE = Resource(
-    "apiextensions.k8s.io/v1", "CustomResourceDefinition", "customresourcedefinitions", False
-)
 NODE_RESOURCE = Resource("v1", "Node", "nodes", False)
 CONFIG_VERSION = 2
 """Bumped when the way kprep creates the cluster changes; `up` recreates older clusters."""
@@ -82,8 +85,6 @@ def default_bin_dir() -> Path:
     from_env = os.environ.get(BIN_DIR_ENV)
     if from_env:
         return Path(from_env).expanduser()
-    from app.paths import cache_dir
-
     return cache_dir() / "bin" / f"k8s-v{K8S_VERSION}-etcd-v{ETCD_VERSION}-kwok-v{KWOK_VERSION}"
 
 
@@ -136,41 +137,6 @@ def node_manifest(node: NodeSpec, profile: Profile) -> dict[str, Any]:
     digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
     body["metadata"]["annotations"][SPEC_ANNOTATION] = digest
     return body
-
-
-def _node_ready(node: dict[str, Any]) -> bool:
-    return any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in (node.get("status") or {}).get("conditions") or []
-    )
-
-
-def resolve_crd_paths(profile: Profile, course_dir: Path) -> list[Path]:
-    """A profile's `crds:` entries: relative to the course folder (else to the profile file)."""
-    paths = []
-    for entry in profile.crds:
-        path = profile.crd_path(entry, course_dir)
-        if not path.is_file():
-            raise ClusterError(
-                f"profile {profile.name!r}: CRD file {entry!r} not found "
-                f"(relative to {course_dir} or to the profile file)"
-            )
-        paths.append(path)
-    return paths
-
-
-def crd_documents(paths: Sequence[Path]) -> list[dict[str, Any]]:
-    documents: list[dict[str, Any]] = []
-    for path in paths:
-        try:
-            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-            loaded = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=loader))
-        except (OSError, yaml.YAMLError) as exc:
-            raise ClusterError(f"cannot read CRDs {path}: {exc}") from exc
-        documents.extend(
-            d for d in loaded if isinstance(d, dict) and d.get("kind") == "CustomResourceDefinition"
-        )
-    return documents
 
 
 class KwokProvider:
@@ -300,7 +266,7 @@ class KwokProvider:
     def up(self, profile: Profile, *, dry_run: bool = False, echo: Echo = print) -> None:
         """Start (or restart, or reuse) the control plane, then make the nodes match `profile`."""
         binaries = find_binaries(self.bin_dir)
-        crds = crd_documents(resolve_crd_paths(profile, self.course_dir))
+        crds = profile_crds(profile, self.course_dir)
         if dry_run:
             echo("kwokctl " + " ".join(self.create_args(binaries)))
             echo(
@@ -334,8 +300,9 @@ class KwokProvider:
             self._wait_api(kube)
             api_seconds = time.monotonic() - start
             self.apply_profile(kube, profile, echo=echo)
-            self._apply_crds(kube, crds, echo)
+            install_crds(kube, crds, echo)
             self._wait_nodes_ready(kube, profile)
+            dra.publish(kube, profile)
         self._write_state(profile)
         echo(
             f"API answered after {api_seconds:.1f}s; {len(profile.nodes)} nodes Ready after "
@@ -429,14 +396,13 @@ class KwokProvider:
         self.state_path.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
 
     def _wait_api(self, kube: Kube, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not kube.readyz():
-            if time.monotonic() > deadline:
-                raise ClusterUnreachable(
-                    f"the API server did not become ready within {int(timeout)}s; see "
-                    f"{self.log_file('kube-apiserver')}"
-                )
-            time.sleep(0.2)
+        try:
+            poll_until(kube.readyz, timeout=timeout, interval=0.2)
+        except WaitTimeout as exc:
+            raise ClusterUnreachable(
+                f"the API server did not become ready within {int(timeout)}s; see "
+                f"{self.log_file('kube-apiserver')}"
+            ) from exc
 
     def apply_profile(self, kube: Kube, profile: Profile, *, echo: Echo = print) -> None:
         """Make the cluster's nodes exactly the profile's (create, recreate, delete)."""
@@ -484,81 +450,54 @@ class KwokProvider:
 
     @staticmethod
     def _wait_gone(kube: Kube, path: str, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def gone() -> bool:
             try:
                 kube.get(path)
             except ApiError as exc:
                 if exc.status == 404:
-                    return
+                    return True
                 raise
-            time.sleep(0.1)
+            return False
 
-    def _apply_crds(self, kube: Kube, crds: list[dict[str, Any]], echo: Echo) -> None:
-        if not crds:
-            return
-        for crd in crds:
-            name = crd["metadata"]["name"]
-            try:
-                kube.request(
-                    "PATCH",
-                    CRD_RESOURCE.path(name=name),
-                    body=crd,
-                    query={"fieldManager": "kprep", "force": "true"},
-                    content_type="application/apply-patch+yaml",
-                )
-            except ApiError as exc:
-                raise ClusterError(f"installing CRD {name} failed: {exc.message}") from exc
-        deadline = time.monotonic() + 30
-        pending = [c["metadata"]["name"] for c in crds]
-        while pending:
-            still = []
-            for name in pending:
-                body = kube.get(CRD_RESOURCE.path(name=name))
-                conditions = (body.get("status") or {}).get("conditions") or []
-                if not any(
-                    c.get("type") == "Established" and c.get("status") == "True" for c in conditions
-                ):
-                    still.append(name)
-            pending = still
-            if pending and time.monotonic() > deadline:
-                raise ClusterError(f"CRDs not established after 30s: {', '.join(pending)}")
-            if pending:
-                time.sleep(0.1)
-        kube.forget_discovery()
-        echo(f"CRDs installed: {', '.join(sorted(c['metadata']['name'] for c in crds))}")
+        with contextlib.suppress(WaitTimeout):
+            poll_until(gone, timeout=timeout)
 
     def _wait_nodes_ready(self, kube: Kube, profile: Profile) -> None:
-        deadline = time.monotonic() + self.ready_timeout
         wanted = {n.name for n in profile.nodes}
-        while True:
-            nodes = kube.get(NODE_RESOURCE.path()).get("items") or []
-            ready = {n["metadata"]["name"] for n in nodes if _node_ready(n)}
-            missing = sorted(wanted - ready)
-            if not missing:
-                return
-            if time.monotonic() > deadline:
-                raise ClusterError(
-                    f"nodes not Ready after {int(self.ready_timeout)}s: {', '.join(missing)}; "
-                    f"is the kwok controller running? log: {self.log_file('kwok-controller')}"
-                )
-            time.sleep(0.2)
+        missing: list[str] = []
 
-    def ensure_profile(self, profile: Profile, *, echo: Echo = print) -> bool:
-        """Reshape a running cluster's nodes for `profile` (fast on kwok); True if it changed."""
+        def all_ready() -> bool:
+            nodes = kube.get(NODE_RESOURCE.path()).get("items") or []
+            ready = {n["metadata"]["name"] for n in nodes if node_ready(n)}
+            missing[:] = sorted(wanted - ready)
+            return not missing
+
+        try:
+            poll_until(all_ready, timeout=self.ready_timeout, interval=0.2)
+        except WaitTimeout as exc:
+            raise ClusterError(
+                f"nodes not Ready after {int(self.ready_timeout)}s: {', '.join(missing)}; "
+                f"is the kwok controller running? log: {self.log_file('kwok-controller')}"
+            ) from exc
+
+    def ensure_profile(self, profile: Profile, *, echo: Echo = print) -> None:
+        """Reshape the running cluster's nodes for `profile` (well under a second on kwok)."""
         if self.state().get("profile") == profile.name:
-            return False
-        crds = crd_documents(resolve_crd_paths(profile, self.course_dir))
+            return
+        crds = profile_crds(profile, self.course_dir)
         with self.kube() as kube:
             echo(f"switching the kwok cluster's nodes to profile {profile.name!r}")
             self.apply_profile(kube, profile, echo=echo)
-            self._apply_crds(kube, crds, echo)
+            install_crds(kube, crds, echo)
             self._wait_nodes_ready(kube, profile)
+            dra.publish(kube, profile)
         self._write_state(profile)
-        from app.cluster.provider import record_active
+        record_active(self.name, profile.name)
 
-        record_active("kwok", profile.name)
-        return True
+    def runnable(self, manifest: dict[str, Any]) -> dict[str, Any] | None:
+        """kwok starts no containers: the answer is applied as written."""
+        del manifest
+        return None
 
     # -- down -------------------------------------------------------------------------------
 

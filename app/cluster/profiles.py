@@ -63,6 +63,11 @@ class NodeSpec:
     """How many GPUs the node advertises; 0 for CPU-only nodes."""
     extra_resources: dict[str, int] = field(default_factory=dict)
     """Further device resources from the group's `extraResources` (MIG slices, ...)."""
+    gpu_model: str | None = None
+    """The GPUs' product name as the driver reports it (`NVIDIA A100-SXM4-40GB`), for the
+    DRA ResourceSlices `kprep cluster up` publishes; None publishes none."""
+    gpu_memory: str | None = None
+    """Memory per GPU as a quantity (`40Gi`), the devices' `memory` capacity in DRA."""
 
     @property
     def zone(self) -> str | None:
@@ -198,7 +203,11 @@ def parse_profile(raw: Any, path: Path | None = None) -> Profile:
             if needed not in capacity:
                 raise ProfileError(f"{gwhere}.capacity: missing {needed!r}")
         gpus = group.get("gpus") or {}
+        if not isinstance(gpus, dict):
+            raise ProfileError(f"{gwhere}.gpus: a mapping (resource, count, model, memory)")
         gpu_count = int(gpus.get("count", 0))
+        gpu_model = str(gpus["model"]) if gpus.get("model") else None
+        gpu_memory = str(gpus["memory"]) if gpus.get("memory") else None
         gpu_resource = str(gpus.get("resource", GPU_RESOURCE_DEFAULT)) if gpu_count else None
         extra_resources = _extra_resources(group, gwhere)
         if gpu_resource in extra_resources:
@@ -231,6 +240,8 @@ def parse_profile(raw: Any, path: Path | None = None) -> Profile:
                     gpu_resource,
                     gpu_count,
                     dict(extra_resources),
+                    gpu_model if gpu_count else None,
+                    gpu_memory if gpu_count else None,
                 )
             )
     crds = tuple(str(c) for c in (raw.get("crds") or []))

@@ -15,8 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from app.course.catalog import Catalog, CatalogError, load_catalog
 from app.course.models import (
-    TRACKS,
     Check,
     FollowUp,
     Hint,
@@ -26,7 +26,7 @@ from app.course.models import (
     Section,
     WrongAnswer,
 )
-from app.grading.yamlmap import Document, format_path, load_documents
+from app.yamlmap import Document, format_path, load_documents
 
 SCHEMA_PATH = Path(__file__).with_name("scenario.schema.json")
 
@@ -55,7 +55,7 @@ def read_yaml_document(path: Path) -> Document:
         raw = path.read_bytes()
     except OSError as exc:
         raise CourseError(path, f"cannot read: {exc.strerror}") from exc
-    from app.grading.yamlmap import decode
+    from app.yamlmap import decode
 
     text, problem = decode(raw)
     if problem is not None or text is None:
@@ -91,7 +91,9 @@ def _check(raw: dict[str, Any], doc: Document, path: tuple[str | int, ...]) -> C
     )
 
 
-def parse_scenario(doc: Document, source: Path, course_dir: Path) -> Scenario:
+def parse_scenario(
+    doc: Document, source: Path, course_dir: Path, catalog: Catalog | None = None
+) -> Scenario:
     data = doc.data
     errors = list(_scenario_validator().iter_errors(data))
     if errors:
@@ -99,6 +101,14 @@ def parse_scenario(doc: Document, source: Path, course_dir: Path) -> Scenario:
         path = tuple(first.instance_path)
         where = format_path(path) or "(top level)"
         raise CourseError(source, f"{where}: {first.message}", doc.locate(path)[0])
+    catalog = catalog or load_catalog(course_dir)
+    if not catalog.knows(data["track"]):
+        raise CourseError(
+            source,
+            f"track: {data['track']!r} is not a track of this course (course.yaml lists: "
+            f"{', '.join(catalog.track_ids) or 'none'})",
+            doc.locate(("track",))[0],
+        )
     folder = source.parent
     if data["id"] != folder.name:
         raise CourseError(
@@ -136,6 +146,7 @@ def parse_scenario(doc: Document, source: Path, course_dir: Path) -> Scenario:
         starter_name=data.get("starter", "starter.yaml"),
         profile=data.get("profile", "default"),
         allowed_kinds=tuple(data.get("allowedKinds") or ()),
+        apply_in_order=bool(data.get("applyInOrder", False)),
         params=dict(data.get("params") or {}),
         tags=tuple(data.get("tags") or ()),
     )
@@ -179,7 +190,7 @@ def parse_lesson(track: str, path: Path, text: str) -> Lesson:
     return Lesson(track=track, title=title, path=path, text=text, sections=tuple(sections))
 
 
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 """Bump when what the scenario cache stores changes."""
 
 
@@ -238,6 +249,17 @@ class Course:
     def __post_init__(self) -> None:
         self.root = Path(self.root)
         self._scenarios: dict[str, Scenario] = {}
+        self._catalog: Catalog | None = None
+
+    @property
+    def catalog(self) -> Catalog:
+        """course.yaml: the format version and the tracks. Raises CourseError if invalid."""
+        if self._catalog is None:
+            try:
+                self._catalog = load_catalog(self.root)
+            except CatalogError as exc:
+                raise CourseError(exc.path, exc.detail, exc.line) from exc
+        return self._catalog
 
     @property
     def scenarios_dir(self) -> Path:
@@ -264,7 +286,7 @@ class Course:
         from_cache = doc is not None
         if doc is None:
             doc = read_yaml_document(source)
-        scenario = parse_scenario(doc, source, self.root)
+        scenario = parse_scenario(doc, source, self.root, self.catalog)
         if not from_cache:
             _store_document(source, doc)
         self._scenarios[scenario_id] = scenario
@@ -279,19 +301,24 @@ class Course:
                 scenarios.append(self.scenario(scenario_id))
             except CourseError as exc:
                 errors.append(exc)
-        track_rank = {t: i for i, t in enumerate(TRACKS)}
-        scenarios.sort(key=lambda s: (track_rank.get(s.track, 99), s.order, s.id))
+        try:
+            catalog = self.catalog
+        except CourseError as exc:
+            return [], [exc]
+        scenarios.sort(key=lambda s: (catalog.rank(s.track), s.order, s.id))
         return scenarios, errors
 
     def lesson(self, track: str) -> Lesson:
-        path = self.root / "lessons" / f"{track}.md"
+        """The track's lesson (course.yaml's `lesson`, default lessons/<track>.md)."""
+        entry = self.catalog.track(track)
+        path = self.root / (entry.lesson if entry else f"lessons/{track}.md")
         if not path.is_file():
             raise KeyError(track)
         return parse_lesson(track, path, path.read_text(encoding="utf-8"))
 
     def lessons(self) -> list[Lesson]:
         found = []
-        for track in TRACKS:
+        for track in self.catalog.track_ids:
             try:
                 found.append(self.lesson(track))
             except KeyError:

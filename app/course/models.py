@@ -11,9 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.course.tracks import TRACK_TITLES as TRACK_TITLES  # re-exported
-from app.course.tracks import TRACKS as TRACKS  # re-exported
-
 DIFFICULTIES: tuple[str, ...] = ("warm-up", "easy", "medium", "hard")
 
 
@@ -91,6 +88,9 @@ class Scenario:
     starter_name: str = "starter.yaml"
     profile: str = "default"
     allowed_kinds: tuple[str, ...] = ()
+    apply_in_order: bool = False
+    """Live: apply documents one at a time, each one's pods settled before the next
+    (so a preemption scenario's high-priority workload arrives last, as the prompt says)."""
     params: dict[str, Any] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
 

@@ -1,46 +1,29 @@
-"""The CEL environment checks run in: compilation, evaluation and the helpers.
+"""The CEL environment checks run in: compilation, evaluation, and the helpers.
 
 Checks are CEL, the expression language of Kubernetes ValidatingAdmissionPolicy.
-Evaluation uses the `cel` package (Rust cel-interpreter with Python bindings).
-On top of CEL's standard library this module provides what honest checks need:
-
-Kubernetes' quantity library (as in k8s.io/apiserver/pkg/cel/library):
-  `quantity(s)`, `isQuantity(s)`, and on a quantity `q`: `q.isGreaterThan(o)`,
-  `q.isLessThan(o)`, `q.compareTo(o)`, `q.add(o)`, `q.sub(o)`, `q.isInteger()`,
-  `q.asInteger()`, `q.asApproximateFloat()`, `q.sign()`. Quantities compare by
-  value with `==`, so `quantity('1') == quantity('1000m')`.
-Scheduling helpers:
-  `tolerates(tolerations, taint)`: the scheduler's rule for one taint.
-  `selectorMatches(selector, labels)`: a LabelSelector (matchLabels and
-  matchExpressions) against a label map.
-  `nodeSelectorMatches(podSpec, labels)`: a pod's nodeSelector and required
-  node affinity against a node's labels.
-  `podSpec(object)`: the pod spec of a Pod, Deployment, StatefulSet, DaemonSet,
-  ReplicaSet, Job, CronJob, or the first replica of a Kubeflow PyTorchJob.
-  `podTemplateLabels(object)`: that template's labels.
-  `resourceValue(resources, name)`: `resources.limits[name]`, else
-  `resources.requests[name]`, as a quantity (0 when absent).
-  `podGpus(podSpec)`: whole GPUs (any vendor, MIG slices excluded) the pod's
-  containers ask for, summed.
-  `nodeNamed(nodes, name)`: the live node with that name, or {}.
-  `scaledValue(intOrPercent, total, roundUp)`: Kubernetes'
-  GetScaledValueFromIntOrPercent: 3 -> 3; "25%" of 6 -> 2 rounding up (PDBs,
-  maxSurge), 1 rounding down (a Deployment's maxUnavailable).
-Kubernetes' CEL also has the strings extension, which the Rust interpreter
-lacks; it is provided here with the same names and meaning: `s.charAt(i)`,
-`s.indexOf(t[, from])`, `s.lastIndexOf(t)`, `s.lowerAscii()`, `s.upperAscii()`,
-`s.replace(a, b[, n])`, `s.split(sep[, n])`, `s.substring(start[, end])`,
-`s.trim()`, `list.join([sep])`, and from the lists library `list.sum()`.
+Evaluation uses the `cel` package (the Rust cel-interpreter with Python
+bindings). On top of CEL's standard library this module registers what honest
+checks need; every helper is declared once with `@helper`, and that registry is
+both what the interpreter receives and the table in scenarios/README.md
+(`python -m app.grading.celenv` prints it; a test keeps the two in step). The
+Kubernetes facts behind the helpers live in `app.k8s`; this module only adapts
+them to CEL (quantities travel as tagged maps, since the interpreter has no
+custom types).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 
-from app.grading.quantity import QuantityError, format_quantity, parse_quantity
+from app.k8s import pods, resources, scheduling
+from app.k8s.quantity import QuantityError, format_quantity, parse_quantity
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _load_cel() -> Any:
@@ -80,6 +63,47 @@ class CelRuntimeError(Exception):
     """The expression failed while evaluating (missing field, wrong type, ...)."""
 
 
+@dataclass(frozen=True)
+class Helper:
+    """One function checks can call."""
+
+    name: str
+    """The name CEL sees (`podGpus`); a method on a receiver is called `x.name(...)`."""
+    signature: str
+    """How it is called, as the README shows it."""
+    doc: str
+    group: str
+    function: Callable[..., Any]
+
+
+HELPERS: dict[str, Helper] = {}
+"""Every registered helper, by CEL name, in registration order."""
+GROUPS = (
+    "Kubernetes quantities (as in the Kubernetes CEL library)",
+    "Pods and scheduling",
+    "Kubernetes' strings and lists extensions",
+)
+
+
+def helper(name: str, signature: str, doc: str, group: str) -> Callable[[F], F]:
+    """Register a function under a CEL name (the README's helper table comes from here)."""
+
+    def register(function: F) -> F:
+        if name in HELPERS:
+            raise ValueError(f"CEL helper {name!r} registered twice")
+        if group not in GROUPS:
+            raise ValueError(f"CEL helper {name!r}: unknown group {group!r}")
+        HELPERS[name] = Helper(name, signature, " ".join(doc.split()), group, function)
+        return function
+
+    return register
+
+
+# -- quantities -------------------------------------------------------------------------------
+
+Q = GROUPS[0]
+
+
 def _q(amount: Fraction) -> dict[str, str]:
     return {QUANTITY_KEY: f"{amount.numerator}/{amount.denominator}"}
 
@@ -93,6 +117,7 @@ def _amount(value: Any) -> Fraction:
         raise ValueError(f"not a quantity: {value!r}") from exc
 
 
+@helper("quantity", "quantity(s)", "A Kubernetes quantity: `quantity('8Gi')`.", Q)
 def quantity(value: Any) -> dict[str, str]:
     try:
         return _q(parse_quantity(value))
@@ -100,6 +125,7 @@ def quantity(value: Any) -> dict[str, str]:
         raise ValueError(f"quantity({value!r}): {exc}") from exc
 
 
+@helper("isQuantity", "isQuantity(s)", "Whether `s` parses as a quantity.", Q)
 def is_quantity(value: Any) -> bool:
     try:
         parse_quantity(value)
@@ -113,6 +139,35 @@ def _compare(a: Any, b: Any) -> int:
     return (x > y) - (x < y)
 
 
+@helper("isGreaterThan", "q.isGreaterThan(o)", "Compare by value (`==` also compares values).", Q)
+def _is_greater(a: Any, b: Any) -> bool:
+    return _compare(a, b) > 0
+
+
+@helper("isLessThan", "q.isLessThan(o)", "Compare by value.", Q)
+def _is_less(a: Any, b: Any) -> bool:
+    return _compare(a, b) < 0
+
+
+helper("compareTo", "q.compareTo(o)", "-1, 0 or 1.", Q)(_compare)
+
+
+@helper("add", "q.add(o)", "Sum of two quantities.", Q)
+def _add(a: Any, b: Any) -> dict[str, str]:
+    return _q(_amount(a) + _amount(b))
+
+
+@helper("sub", "q.sub(o)", "Difference of two quantities.", Q)
+def _sub(a: Any, b: Any) -> dict[str, str]:
+    return _q(_amount(a) - _amount(b))
+
+
+@helper("isInteger", "q.isInteger()", "A whole number (`1500m` is not).", Q)
+def _is_integer(a: Any) -> bool:
+    return _amount(a).denominator == 1
+
+
+@helper("asInteger", "q.asInteger()", "As an int; an error when not whole.", Q)
 def _as_integer(value: Any) -> int:
     amount = _amount(value)
     if amount.denominator != 1:
@@ -120,168 +175,110 @@ def _as_integer(value: Any) -> int:
     return amount.numerator
 
 
-def tolerates(tolerations: Any, taint: Any) -> bool:
-    """Whether any toleration tolerates the taint (k8s.io/api/core/v1 ToleratesTaint)."""
-    if not isinstance(taint, dict):
-        return False
-    for tol in tolerations or []:
-        if not isinstance(tol, dict):
-            continue
-        effect = tol.get("effect") or ""
-        if effect and effect != taint.get("effect"):
-            continue
-        key = tol.get("key") or ""
-        operator = tol.get("operator") or "Equal"
-        if key and key != taint.get("key"):
-            continue
-        if operator == "Exists":
-            return True
-        if operator == "Equal" and key and (tol.get("value") or "") == (taint.get("value") or ""):
-            return True
-    return False
+@helper("asApproximateFloat", "q.asApproximateFloat()", "As a double.", Q)
+def _as_float(a: Any) -> float:
+    return float(_amount(a))
 
 
-def _expression_matches(expr: Any, labels: dict[str, Any]) -> bool:
-    key = expr.get("key")
-    operator = expr.get("operator")
-    values = [str(v) for v in expr.get("values") or []]
-    present = key in labels
-    if operator == "In":
-        return present and str(labels[key]) in values
-    if operator == "NotIn":
-        return not present or str(labels[key]) not in values
-    if operator == "Exists":
-        return present
-    if operator == "DoesNotExist":
-        return not present
-    if operator in ("Gt", "Lt") and present and values:
-        try:
-            left, right = int(labels[key]), int(values[0])
-        except ValueError:
-            return False
-        return left > right if operator == "Gt" else left < right
-    return False
+@helper("sign", "q.sign()", "-1, 0 or 1.", Q)
+def _sign(a: Any) -> int:
+    amount = _amount(a)
+    return (amount > 0) - (amount < 0)
 
 
-def selector_matches(selector: Any, labels: Any) -> bool:
-    """A metav1.LabelSelector against labels. An empty selector matches everything."""
-    labels = labels if isinstance(labels, dict) else {}
-    if not isinstance(selector, dict):
-        return False
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if str(labels.get(key)) != str(value) or key not in labels:
-            return False
-    return all(
-        isinstance(expr, dict) and _expression_matches(expr, labels)
-        for expr in selector.get("matchExpressions") or []
-    )
+# -- pods and scheduling ----------------------------------------------------------------------
+
+P = GROUPS[1]
+
+helper(
+    "podSpec",
+    "podSpec(obj)",
+    "The pod spec of a Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, "
+    "PyTorchJob (Master, else Worker), JobSet (first replicated job), or any kind with "
+    "`spec.template`; `{}` otherwise.",
+    P,
+)(pods.pod_spec)
+helper("podTemplateLabels", "podTemplateLabels(obj)", "That template's labels.", P)(
+    pods.pod_template_labels
+)
 
 
-def node_selector_matches(pod_spec: Any, labels: Any) -> bool:
-    """nodeSelector AND required node affinity (terms ORed, expressions ANDed)."""
-    labels = labels if isinstance(labels, dict) else {}
-    if not isinstance(pod_spec, dict):
-        return True
-    for key, value in (pod_spec.get("nodeSelector") or {}).items():
-        if str(labels.get(key)) != str(value) or key not in labels:
-            return False
-    required = ((pod_spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
-        "requiredDuringSchedulingIgnoredDuringExecution"
-    ) or {}
-    if not required:
-        return True
-    return any(_term_matches(term, labels) for term in required.get("nodeSelectorTerms") or [])
-
-
-def _term_matches(term: Any, labels: dict[str, Any]) -> bool:
-    """A NodeSelectorTerm: requirements ANDed; an empty term matches no node.
-
-    `matchFields` can only name `metadata.name`; offline the node's name is its
-    `kubernetes.io/hostname` label, as on the profiles' nodes.
-    """
-    if not isinstance(term, dict):
-        return False
-    expressions = [e for e in term.get("matchExpressions") or [] if isinstance(e, dict)]
-    fields = [f for f in term.get("matchFields") or [] if isinstance(f, dict)]
-    if not expressions and not fields:
-        return False
-    by_name = (
-        {"metadata.name": labels.get("kubernetes.io/hostname")}
-        if "kubernetes.io/hostname" in labels
-        else {}
-    )
-    return all(_expression_matches(e, labels) for e in expressions) and all(
-        _expression_matches(f, by_name) for f in fields
-    )
-
-
-def pod_template(obj: Any) -> dict[str, Any]:
-    """The pod template (metadata + spec) of a workload, or {}."""
-    if not isinstance(obj, dict):
-        return {}
-    kind = obj.get("kind")
-    spec = obj.get("spec") or {}
-    if not isinstance(spec, dict):
-        return {}
-    if kind == "Pod":
-        return {"metadata": obj.get("metadata") or {}, "spec": spec}
-    if kind == "CronJob":
-        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
-    if kind == "PyTorchJob":
-        replicas = spec.get("pytorchReplicaSpecs") or {}
-        for role in ("Master", "Worker"):
-            if isinstance(replicas.get(role), dict):
-                return dict(replicas[role].get("template") or {})
-        return {}
-    template = spec.get("template") if isinstance(spec, dict) else None
-    return dict(template) if isinstance(template, dict) else {}
-
-
-def pod_spec(obj: Any) -> dict[str, Any]:
-    spec = pod_template(obj).get("spec")
-    return dict(spec) if isinstance(spec, dict) else {}
-
-
-def pod_template_labels(obj: Any) -> dict[str, Any]:
-    meta = pod_template(obj).get("metadata")
-    labels = meta.get("labels") if isinstance(meta, dict) else None
-    return dict(labels) if isinstance(labels, dict) else {}
-
-
-def resource_value(resources: Any, name: str) -> dict[str, str]:
-    if not isinstance(resources, dict):
+@helper(
+    "resourceValue",
+    "resourceValue(resources, name)",
+    "`limits[name]`, else `requests[name]`, as a quantity (0 when absent).",
+    P,
+)
+def resource_value(container_resources: Any, name: str) -> dict[str, str]:
+    if not isinstance(container_resources, dict):
         return _q(Fraction(0))
     for section in ("limits", "requests"):
-        values = resources.get(section) or {}
+        values = container_resources.get(section)
         if isinstance(values, dict) and name in values:
             return quantity(values[name])
     return _q(Fraction(0))
 
 
-GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu", "gpu.intel.com/i915", "gpu.intel.com/xe")
-
-
+@helper(
+    "podGpus",
+    "podGpus(podSpec)",
+    "Whole GPUs of any vendor (nvidia.com/gpu, amd.com/gpu, gpu.intel.com/i915, "
+    "gpu.intel.com/xe) the containers ask for, summed; MIG slices excluded.",
+    P,
+)
 def pod_gpus(spec: Any) -> int:
-    total = 0
-    if not isinstance(spec, dict):
+    if not isinstance(spec, dict) or not isinstance(spec.get("containers"), list):
         return 0
-    for container in spec.get("containers") or []:
-        if not isinstance(container, dict):
-            continue
-        for name in GPU_RESOURCES:
-            amount = _amount(resource_value(container.get("resources"), name))
+    total = 0
+    for container in spec["containers"]:
+        for name in resources.WHOLE_GPU_RESOURCES:
+            amount = _amount(
+                resource_value(
+                    (container or {}).get("resources") if isinstance(container, dict) else None,
+                    name,
+                )
+            )
             if amount.denominator == 1:
                 total += amount.numerator
     return total
 
 
+helper(
+    "tolerates",
+    "tolerates(tolerations, taint)",
+    "The scheduler's toleration rule for one taint (`Equal` without a value does not "
+    "tolerate `key=present`).",
+    P,
+)(scheduling.tolerates)
+helper(
+    "selectorMatches",
+    "selectorMatches(labelSelector, labels)",
+    "A LabelSelector (matchLabels and matchExpressions) against labels.",
+    P,
+)(scheduling.selector_matches)
+helper(
+    "nodeSelectorMatches",
+    "nodeSelectorMatches(podSpec, nodeLabels)",
+    "nodeSelector AND required node affinity against a node's labels.",
+    P,
+)(scheduling.node_selector_matches)
+
+
+@helper("nodeNamed", "nodeNamed(nodes, name)", "Live checks: the node with that name, or {}.", P)
 def node_named(nodes: Any, name: Any) -> dict[str, Any]:
-    for node in nodes or []:
+    for node in nodes if isinstance(nodes, list) else []:
         if isinstance(node, dict) and node.get("name") == name:
             return node
     return {}
 
 
+@helper(
+    "scaledValue",
+    "scaledValue(intOrPercent, total, roundUp)",
+    "Kubernetes' int-or-percent rule: `scaledValue('25%', 6, true) == 2` (PDBs and maxSurge "
+    "round up), `scaledValue('25%', 6, false) == 1` (a Deployment's maxUnavailable rounds down).",
+    P,
+)
 def scaled_value(value: Any, total: int, round_up: bool) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
@@ -291,6 +288,42 @@ def scaled_value(value: Any, total: int, round_up: bool) -> int:
     raise ValueError(f"{value!r} is neither an integer nor a percentage like '25%'")
 
 
+# -- Kubernetes' strings and lists extensions -------------------------------------------------
+
+S = GROUPS[2]
+
+
+@helper("charAt", "s.charAt(i)", "The character at `i` (`''` past the end).", S)
+def _char_at(text: str, index: int) -> str:
+    return text[index] if 0 <= index < len(text) else ""
+
+
+@helper("indexOf", "s.indexOf(t[, from])", "First index of `t`, or -1.", S)
+def _index_of(text: str, sub: str, start: int = 0) -> int:
+    return text.find(sub, start)
+
+
+@helper("lastIndexOf", "s.lastIndexOf(t)", "Last index of `t`, or -1.", S)
+def _last_index_of(text: str, sub: str) -> int:
+    return text.rfind(sub)
+
+
+@helper("lowerAscii", "s.lowerAscii()", "Lower case.", S)
+def _lower(text: str) -> str:
+    return text.lower()
+
+
+@helper("upperAscii", "s.upperAscii()", "Upper case.", S)
+def _upper(text: str) -> str:
+    return text.upper()
+
+
+@helper("replace", "s.replace(a, b[, n])", "Replace (at most `n` times).", S)
+def _replace(text: str, old: str, new: str, limit: int = -1) -> str:
+    return text.replace(old, new, limit if limit >= 0 else -1)
+
+
+@helper("split", "s.split(sep[, n])", "Split (into at most `n` parts).", S)
 def _split(text: str, sep: str, limit: int = -1) -> list[str]:
     if limit == 0:
         return []
@@ -300,10 +333,7 @@ def _split(text: str, sep: str, limit: int = -1) -> list[str]:
     return text.split(sep, limit - 1 if limit > 0 else -1)
 
 
-def _replace(text: str, old: str, new: str, limit: int = -1) -> str:
-    return text.replace(old, new, limit if limit >= 0 else -1)
-
-
+@helper("substring", "s.substring(start[, end])", "A slice; an error when out of range.", S)
 def _substring(text: str, start: int, end: int | None = None) -> str:
     end = len(text) if end is None else end
     if not 0 <= start <= end <= len(text):
@@ -311,10 +341,17 @@ def _substring(text: str, start: int, end: int | None = None) -> str:
     return text[start:end]
 
 
-def _index_of(text: str, sub: str, start: int = 0) -> int:
-    return text.find(sub, start)
+@helper("trim", "s.trim()", "Without surrounding whitespace.", S)
+def _trim(text: str) -> str:
+    return text.strip()
 
 
+@helper("join", "list.join([sep])", "Strings joined.", S)
+def _join(items: Any, sep: str = "") -> str:
+    return sep.join(str(i) for i in items)
+
+
+@helper("sum", "list.sum()", "Sum of numbers or of quantities.", S)
 def _sum(values: Any) -> Any:
     items = list(values)
     if items and all(isinstance(v, dict) and QUANTITY_KEY in v for v in items):
@@ -322,44 +359,18 @@ def _sum(values: Any) -> Any:
     return sum(items)
 
 
-STRINGS_EXTENSION: dict[str, Any] = {
-    "charAt": lambda s, i: s[i] if 0 <= i < len(s) else "",
-    "indexOf": _index_of,
-    "lastIndexOf": lambda s, sub: s.rfind(sub),
-    "lowerAscii": lambda s: s.lower(),
-    "upperAscii": lambda s: s.upper(),
-    "replace": _replace,
-    "split": _split,
-    "substring": _substring,
-    "trim": lambda s: s.strip(),
-    "join": lambda items, sep="": sep.join(str(i) for i in items),
-    "sum": _sum,
-}
+FUNCTIONS: dict[str, Any] = {name: h.function for name, h in HELPERS.items()}
+"""What the interpreter receives: CEL name -> Python function."""
 
 
-FUNCTIONS: dict[str, Any] = {
-    **STRINGS_EXTENSION,
-    "podGpus": pod_gpus,
-    "scaledValue": scaled_value,
-    "nodeNamed": node_named,
-    "quantity": quantity,
-    "isQuantity": is_quantity,
-    "isGreaterThan": lambda a, b: _compare(a, b) > 0,
-    "isLessThan": lambda a, b: _compare(a, b) < 0,
-    "compareTo": _compare,
-    "add": lambda a, b: _q(_amount(a) + _amount(b)),
-    "sub": lambda a, b: _q(_amount(a) - _amount(b)),
-    "isInteger": lambda a: _amount(a).denominator == 1,
-    "asInteger": _as_integer,
-    "asApproximateFloat": lambda a: float(_amount(a)),
-    "sign": lambda a: (_amount(a) > 0) - (_amount(a) < 0),
-    "tolerates": tolerates,
-    "selectorMatches": selector_matches,
-    "nodeSelectorMatches": node_selector_matches,
-    "podSpec": pod_spec,
-    "podTemplateLabels": pod_template_labels,
-    "resourceValue": resource_value,
-}
+def helper_table_markdown() -> str:
+    """The helper reference for scenarios/README.md, grouped."""
+    lines: list[str] = []
+    for group in GROUPS:
+        lines += [f"**{group}**", "", "| call | meaning |", "|---|---|"]
+        lines += [f"| `{h.signature}` | {h.doc} |" for h in HELPERS.values() if h.group == group]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
 
 
 class Scope:
@@ -403,7 +414,7 @@ class Program:
             return self._program.execute(context)
         except KeyError as exc:
             raise CelRuntimeError(f"no such key: {exc.args[0]!r}") from exc
-        except Exception as exc:  # noqa: BLE001 - any evaluation failure is the check's error
+        except Exception as exc:
             raise CelRuntimeError(f"{type(exc).__name__}: {exc}") from exc
 
 
@@ -412,3 +423,7 @@ def humanize(value: Any) -> str:
     if isinstance(value, dict) and QUANTITY_KEY in value:
         return format_quantity(Fraction(value[QUANTITY_KEY]))
     return repr(value)
+
+
+if __name__ == "__main__":
+    print(helper_table_markdown(), end="")

@@ -18,7 +18,7 @@ from app.grading.apirules import validate_object
 from app.grading.celenv import CelCompileError, CelRuntimeError, Program, Scope, humanize
 from app.grading.report import CheckResult, Diagnostic, Report
 from app.grading.schema import SchemaValidator, UnknownKind, versions_of_kind
-from app.grading.yamlmap import Document, decode, format_path, load_documents, parse_path
+from app.yamlmap import Document, decode, format_path, load_documents, parse_path
 
 
 class CompiledCheck:

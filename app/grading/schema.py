@@ -55,9 +55,18 @@ def _file_stem(api_version: str, kind: str) -> str:
     return f"{kind.lower()}-{group.split('.')[0]}-{version}"
 
 
-def _strip(node: Any) -> Any:
+def _strip(node: Any, *, in_properties: bool = False) -> Any:
+    """Drop the `description` and `format` annotations of every schema node.
+
+    Under `properties` the keys are field names, so a field called
+    `description` (PriorityClass has one) or `format` is kept.
+    """
     if isinstance(node, dict):
-        return {k: _strip(v) for k, v in node.items() if k not in ("description", "format")}
+        return {
+            k: _strip(v, in_properties=(k == "properties" and not in_properties))
+            for k, v in node.items()
+            if in_properties or k not in ("description", "format")
+        }
     if isinstance(node, list):
         return [_strip(v) for v in node]
     return node
@@ -89,14 +98,14 @@ def _self_contained(schema: dict[str, Any], definitions: dict[str, Any]) -> dict
             return [visit(v) for v in node]
         return node
 
-    root = visit(_strip(schema))
+    root: dict[str, Any] = visit(_strip(schema))
     root["$defs"] = {name: _strip(body) for name, body in needed.items()}
     root.pop("$id", None)
     root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return root
 
 
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 """Bump when the cut-down schema's shape changes."""
 
 

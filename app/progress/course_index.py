@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from app.course.tracks import TRACKS
+from app.course.catalog import CatalogError, load_catalog
 
 INDEX_VERSION = 1
 """Bumped when ScenarioCard changes, which invalidates every cache."""
@@ -121,8 +121,12 @@ def load_index(
         entries[scenario_id] = {**key, "card": asdict(card)}
     if changed or set(entries) != set(stored):
         _write(cache, entries)
-    rank = {track: index for index, track in enumerate(TRACKS)}
-    cards.sort(key=lambda c: (rank.get(c.track, 99), c.order, c.id))
+    try:
+        catalog = load_catalog(course_root)
+    except CatalogError as exc:
+        errors.append(str(exc))
+        return cards, errors
+    cards.sort(key=lambda c: (catalog.rank(c.track), c.order, c.id))
     return cards, errors
 
 

@@ -1,53 +1,299 @@
-"""Every key binding of the app, grouped as the help screen and docs/keybindings.md show them.
+"""Every key binding of the app: defined here, grouped as the help screen and
+docs/keybindings.md show them.
 
 Each binding has an `id`; `[keymap]` in config.toml maps ids to keys
-(`App.set_keymap`). `python -m app.tui.keys` prints the Markdown for
-docs/keybindings.md; a test keeps the file in sync.
+(`App.set_keymap`). The screens take their `BINDINGS` from this module, which
+imports nothing of kprep's, so the help screen, the docs and the keymap check
+read every binding without importing a screen. `python -m app.tui.keys` prints
+the Markdown for docs/keybindings.md; a test keeps the file in sync.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 EDITOR_KEYS: tuple[tuple[str, str], ...] = (
+    ("enter", "New line, indented for YAML (one level deeper after `key:` and `- `)"),
+    ("tab / shift+tab", "Indent with spaces (never a tab) / dedent; a whole selection at once"),
+    ("backspace", "In the indentation, back to the previous level"),
     ("ctrl+z / ctrl+y", "Undo / redo"),
-    ("tab / shift+tab", "Indent with spaces / dedent"),
     ("escape", "Leave the editor (focus the results list)"),
-    ("ctrl+x / ctrl+v", "Cut / paste (copy: select, then super+c)"),
+    ("ctrl+c / ctrl+x / ctrl+v", "Copy the selection / cut / paste"),
     ("ctrl+k / ctrl+w", "Delete to end of line / delete word left"),
     ("shift+arrows", "Select"),
 )
-"""The TextArea's own keys (not remappable), listed for reference."""
+"""The editor's own keys (not remappable), listed for reference. Tabs show tinted and
+trailing spaces as dots; long comment lines wrap."""
+
+
+APP_BINDINGS: list[BindingType] = [
+    Binding(
+        "ctrl+q",
+        "quit_saving",
+        "Quit",
+        id="quit",
+        priority=True,
+        tooltip="Save the draft and progress, then exit.",
+    ),
+    Binding(
+        "ctrl+c",
+        "copy_or_quit",
+        "Copy / quit",
+        id="copy-or-quit",
+        priority=True,
+        show=False,
+        tooltip="Copy the selected text; with nothing selected, save and exit.",
+    ),
+    Binding(
+        "f1,question_mark",
+        "help",
+        "Help",
+        id="help",
+        tooltip="Every key binding, with its id for config.toml.",
+    ),
+]
+
+HOME_BINDINGS: list[BindingType] = [
+    Binding(
+        "c",
+        "continue",
+        "Continue",
+        id="home.continue",
+        tooltip="Open the scenario you worked on last.",
+    ),
+    Binding("n", "next", "Next", id="home.next", tooltip="Open the recommended next scenario."),
+    Binding(
+        "l",
+        "lesson",
+        "Lesson",
+        id="home.lesson",
+        tooltip="Read the highlighted track's lesson.",
+    ),
+    Binding("tab", "app.focus_next", "Switch pane", id="home.focus-next", show=False),
+]
+
+LESSON_BINDINGS: list[BindingType] = [
+    Binding(
+        "t",
+        "focus_toc",
+        "Contents",
+        id="lesson.contents",
+        tooltip="Move to the table of contents.",
+    ),
+    Binding(
+        "p",
+        "focus_practice",
+        "Practise",
+        id="lesson.practise",
+        tooltip="Move to the scenarios for this section.",
+    ),
+    Binding(
+        "r",
+        "focus_text",
+        "Read",
+        id="lesson.read",
+        show=False,
+        tooltip="Move to the lesson text.",
+    ),
+    Binding("escape", "back", "Back", id="lesson.back"),
+]
+
+SCENARIO_BINDINGS: list[BindingType] = [
+    Binding(
+        "ctrl+r,f5",
+        "grade",
+        "Grade",
+        id="scenario.grade",
+        priority=True,
+        tooltip="Grade the answer and record the attempt (checks also run as you type).",
+    ),
+    Binding(
+        "ctrl+g",
+        "hint",
+        "Hint",
+        id="scenario.hint",
+        priority=True,
+        tooltip="Show the next hint (counted once it is on screen).",
+    ),
+    Binding(
+        "ctrl+o",
+        "reference",
+        "Answer",
+        id="scenario.reference",
+        priority=True,
+        tooltip="The reference answer, its explanation and a diff against yours.",
+    ),
+    Binding(
+        "ctrl+f",
+        "follow_ups",
+        "Follow-ups",
+        id="scenario.follow-ups",
+        priority=True,
+        tooltip="The interviewer's next questions (after passing).",
+    ),
+    Binding(
+        "f7",
+        "next_scenario",
+        "Next scenario",
+        id="scenario.next-scenario",
+        priority=True,
+        tooltip="Open the next recommended scenario (after passing).",
+    ),
+    Binding(
+        "ctrl+l",
+        "check_live",
+        "Cluster",
+        id="scenario.check-live",
+        priority=True,
+        tooltip="Apply the answer to the local cluster and show where pods landed.",
+    ),
+    Binding(
+        "ctrl+e",
+        "external_editor",
+        "$EDITOR",
+        id="scenario.external-editor",
+        priority=True,
+        show=False,
+        tooltip="Open the draft in your own editor.",
+    ),
+    Binding(
+        "ctrl+n,f8",
+        "next_problem",
+        "Next problem",
+        id="scenario.next-problem",
+        priority=True,
+        show=False,
+        tooltip="Move the cursor to the next failed check or problem.",
+    ),
+    Binding(
+        "f2",
+        "explain",
+        "Why",
+        id="scenario.explain",
+        priority=True,
+        show=False,
+        tooltip="The full teaching text of the check at the cursor (again: short again).",
+    ),
+    Binding(
+        "ctrl+t",
+        "goto_line",
+        "Go to line",
+        id="scenario.goto-line",
+        priority=True,
+        show=False,
+        tooltip="Move the cursor to a line number.",
+    ),
+    Binding(
+        "f4",
+        "lesson",
+        "Lesson",
+        id="scenario.lesson",
+        tooltip="Read the lesson section this scenario practises.",
+    ),
+    Binding(
+        "f9",
+        "reset",
+        "Reset",
+        id="scenario.reset",
+        show=False,
+        tooltip="Restore the starter (asks first; keeps a backup; ctrl+z undoes it).",
+    ),
+    Binding(
+        "f6",
+        "cycle_focus",
+        "Results",
+        id="scenario.focus-results",
+        show=False,
+        priority=True,
+        tooltip="Move focus: editor, results list, prompt and hints, editor.",
+    ),
+    Binding(
+        "escape",
+        "focus_editor",
+        "Editor",
+        id="scenario.editor",
+        show=False,
+        tooltip="From the results list or the prompt: back to the editor (never leaves).",
+    ),
+    Binding(
+        "f3",
+        "back",
+        "Back",
+        id="scenario.back",
+        show=False,
+        priority=True,
+        tooltip="Leave the scenario (the draft is saved): back to the lesson or home.",
+    ),
+]
+
+RESULTS_BINDINGS: list[BindingType] = [
+    Binding(
+        "space",
+        "toggle_details",
+        "Why",
+        id="results.details",
+        tooltip="Show or hide the full teaching text of the highlighted check.",
+    ),
+]
+
+GOTO_BINDINGS: list[BindingType] = [
+    Binding("escape", "cancel", "Cancel", id="goto.cancel"),
+]
+
+FOLLOWUP_BINDINGS: list[BindingType] = [
+    Binding(
+        "ctrl+r,f5",
+        "reveal",
+        "Show model answer",
+        id="followup.reveal",
+        priority=True,
+        tooltip="Compare your answer with the key points and the model answer.",
+    ),
+    Binding("1", "grade('again')", "Again", id="followup.again"),
+    Binding("2", "grade('hard')", "Hard", id="followup.hard"),
+    Binding("3", "grade('good')", "Good", id="followup.good"),
+    Binding("4", "grade('easy')", "Easy", id="followup.easy"),
+    Binding("escape", "close", "Close", id="followup.close"),
+]
+
+REFERENCE_BINDINGS: list[BindingType] = [
+    Binding("escape,q", "close", "Close", id="reference.close"),
+    Binding("d", "tab('diff')", "Diff", id="reference.diff"),
+    Binding("a", "tab('answer')", "Answer", id="reference.answer"),
+    Binding("e", "tab('explanation')", "Explanation", id="reference.explanation"),
+]
+
+PLACEMENT_BINDINGS: list[BindingType] = [
+    Binding("escape,q", "close", "Close", id="placement.close"),
+]
+
+CONFIRM_BINDINGS: list[BindingType] = [
+    Binding("y", "answer(True)", "Yes", id="confirm.yes"),
+    Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+]
+
+HELP_BINDINGS: list[BindingType] = [
+    Binding("escape,q,f1,question_mark", "close", "Close", id="help.close"),
+]
 
 
 def binding_sections() -> list[tuple[str, list[Binding]]]:
     """(section title, bindings) in the order the help screen shows them."""
-    from app.tui.app import KprepApp
-    from app.tui.screens.dialogs import ConfirmScreen
-    from app.tui.screens.followup import FollowUpScreen
-    from app.tui.screens.home import HomeScreen
-    from app.tui.screens.lesson import LessonScreen
-    from app.tui.screens.placement import PlacementScreen
-    from app.tui.screens.reference import ReferenceScreen
-    from app.tui.screens.scenario import ScenarioScreen
-
-    sections = [
-        ("Everywhere", KprepApp),
-        ("Home", HomeScreen),
-        ("Lesson", LessonScreen),
-        ("Scenario", ScenarioScreen),
-        ("Follow-up questions", FollowUpScreen),
-        ("Reference answer", ReferenceScreen),
-        ("Cluster placement", PlacementScreen),
-        ("Confirmation", ConfirmScreen),
+    sections: list[tuple[str, list[BindingType]]] = [
+        ("Everywhere", APP_BINDINGS),
+        ("Home", HOME_BINDINGS),
+        ("Lesson", LESSON_BINDINGS),
+        ("Scenario", SCENARIO_BINDINGS),
+        ("Results list", RESULTS_BINDINGS),
+        ("Go to line", GOTO_BINDINGS),
+        ("Follow-up questions", FOLLOWUP_BINDINGS),
+        ("Reference answer", REFERENCE_BINDINGS),
+        ("Cluster placement", PLACEMENT_BINDINGS),
+        ("Confirmation", CONFIRM_BINDINGS),
     ]
-    owners: list[tuple[str, list[Any]]] = [
-        (title, list(owner.BINDINGS))  # type: ignore[attr-defined]
-        for title, owner in sections
+    return [
+        (title, [b for b in bindings if isinstance(b, Binding)]) for title, bindings in sections
     ]
-    return [(title, [b for b in bindings if isinstance(b, Binding)]) for title, bindings in owners]
 
 
 def all_binding_ids() -> set[str]:
@@ -77,7 +323,9 @@ def keymap_markdown() -> str:
         'editor = "nvim"',
         "```",
         "",
-        "Press F1 (or ?) in the app for this list with your own keys.",
+        "Press F1 (or ?) in the app for this list with your own keys. ctrl+p opens the",
+        "command palette: any scenario or lesson by name or id, the scenario's actions,",
+        "and every field of your YAML to jump to.",
         "",
     ]
     for title, bindings in binding_sections():

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from app.authoring.patch import apply_patch
 from app.course.loader import Course
-from app.course.models import TRACKS
-from app.course.patch import apply_patch
 from app.grading.engine import Grader
 from tests.conftest import REPO
 
@@ -30,7 +29,7 @@ def test_course_shape():
     ids = {s.id for s in SCENARIOS}
     assert len(ids) >= 14
     assert set(REQUIRED) <= ids
-    assert {s.track for s in SCENARIOS} == set(TRACKS)
+    assert {s.track for s in SCENARIOS} == set(COURSE.catalog.track_ids)
     assert {s.difficulty for s in SCENARIOS} >= {"warm-up", "medium", "hard"}
     for scenario in SCENARIOS:
         assert 4 <= len(scenario.checks) <= 10, scenario.id
@@ -69,7 +68,7 @@ def test_every_check_has_a_wrong_answer():
 
 
 def test_lint_is_green():
-    from app.course.lint import lint_course
+    from app.authoring.lint import lint_course
 
     result = lint_course(COURSE)
     assert [str(p) for p in result.problems] == []

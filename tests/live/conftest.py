@@ -48,7 +48,7 @@ def course() -> Any:
 def cluster(cluster_home: Path | None, course: Any) -> Iterator[Any]:
     """A `LiveCluster` on the running kprep cluster; fails with the reason when it is missing."""
     from app.cluster.errors import ClusterError
-    from app.cluster.live import connect
+    from app.live.connect import connect
 
     try:
         live = connect(course, profile="default")
@@ -72,8 +72,8 @@ def kube(cluster: Any) -> Any:
 
 @pytest.fixture
 def provider(cluster_home: Path | None) -> Any:
+    from app.cluster.active import read_active
     from app.cluster.kwok import KwokProvider
-    from app.cluster.provider import read_active
 
     active = read_active()
     if active is None or active.provider != "kwok":
@@ -88,7 +88,7 @@ def provider(cluster_home: Path | None) -> Any:
 @pytest.fixture
 def scratch_namespace(kube: Any) -> Iterator[str]:
     """A namespace for dry runs, deleted afterwards."""
-    from app.cluster.live import NAMESPACE_RESOURCE, OWNED_LABEL
+    from app.cluster.namespaces import NAMESPACE_RESOURCE, OWNED_LABEL
 
     name = f"kprep-test-{uuid.uuid4().hex[:6]}"
     kube.request(

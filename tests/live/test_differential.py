@@ -45,7 +45,7 @@ def _course() -> Any:
 
 def _answers() -> Iterator[tuple[str, str, str]]:
     """(scenario id, case name, answer text) for every reference, variant and wrong answer."""
-    from app.course.patch import apply_patch
+    from app.authoring.patch import apply_patch
 
     scenarios, _errors = _course().load_all()
     for scenario in scenarios:
@@ -77,9 +77,9 @@ def _is_builtin(api_version: str | None) -> bool:
 def test_offline_validity_agrees_with_api_server(
     scenario_id: str, case: str, text: str, kube: Any, scratch_namespace: str
 ) -> None:
-    from app.cluster.live import dry_run_diagnostics
     from app.grading.engine import Grader
-    from app.grading.yamlmap import load_documents
+    from app.live.apierrors import dry_run_diagnostics
+    from app.yamlmap import load_documents
 
     course = _course()
     scenario = course.scenario(scenario_id)
@@ -108,8 +108,9 @@ LIVE = [(s.id, s) for s in _course().load_all()[0] if s.live_checks]
 @pytest.mark.parametrize("scenario_id", [s for s, _ in LIVE])
 def test_reference_answer_passes_live_checks(scenario_id: str, cluster_home: Any) -> None:
     from app.cluster.errors import ClusterError
-    from app.cluster.live import connect, grade_live
     from app.grading.engine import Grader
+    from app.live.attempt import grade_live
+    from app.live.connect import connect
 
     course = _course()
     scenario = course.scenario(scenario_id)
@@ -130,7 +131,7 @@ def test_reference_answer_passes_live_checks(scenario_id: str, cluster_home: Any
                 + "; ".join(f"{c.id}: {c.status}: {c.message} {c.advice}" for c in failing)
                 + f"\nplacement: {report.placement}\nerrors: {report.errors}"
             )
-        from app.course.patch import apply_patch
+        from app.authoring.patch import apply_patch
 
         reference = scenario.answer_text()
         for compiled in grader.live_checks:
@@ -165,10 +166,10 @@ def _probes() -> list[tuple[str, dict[str, Any]]]:
         return obj
 
     def c0(obj: dict[str, Any]) -> dict[str, Any]:
-        return obj["spec"]["template"]["spec"]["containers"][0]  # type: ignore[no-any-return]
+        return obj["spec"]["template"]["spec"]["containers"][0]  # type: ignore[no-any-return,unused-ignore]
 
     def pod_spec(obj: dict[str, Any]) -> dict[str, Any]:
-        return obj["spec"]["template"]["spec"]  # type: ignore[no-any-return]
+        return obj["spec"]["template"]["spec"]  # type: ignore[no-any-return,unused-ignore]
 
     job_template = {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "i"}]}}
     hpa_ref = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "x"}
@@ -435,9 +436,9 @@ def test_probe_validity_agrees_with_api_server(
 ) -> None:
     import yaml
 
-    from app.cluster.live import dry_run_diagnostics
     from app.grading.engine import Grader
-    from app.grading.yamlmap import load_documents
+    from app.live.apierrors import dry_run_diagnostics
+    from app.yamlmap import load_documents
 
     course = _course()
     grader = Grader(course.scenario("gpu-limits"), crd_dir=course.crd_dir)

@@ -48,8 +48,8 @@ def stopped_scheduler(provider: Any, course: Any) -> Any:
 def test_stopped_scheduler_ends_the_wait_with_a_clear_message(
     course: Any, cluster: Any, tmp_path: Path, stopped_scheduler: Any
 ) -> None:
-    from app.cluster.live import grade_live
     from app.grading.engine import Grader
+    from app.live.attempt import grade_live
 
     scenario = make_scenario(
         tmp_path,
@@ -64,6 +64,7 @@ def test_stopped_scheduler_ends_the_wait_with_a_clear_message(
     assert time.monotonic() - start < 15
     assert any("is the scheduler running?" in note for note in report.notes), report.notes
     assert "is the scheduler running?" in report.checks[0].advice
+    assert report.placement is not None
     assert all(p.node is None for p in report.placement)
 
 
@@ -71,8 +72,8 @@ def test_api_server_dying_mid_check_is_a_cluster_error(
     course: Any, cluster_home: Any, provider: Any, tmp_path: Path
 ) -> None:
     from app.cluster.gc import collect
-    from app.cluster.live import run_live_checks
     from app.grading.engine import Grader
+    from app.live.attempt import run_live_checks
 
     scenario = make_scenario(
         tmp_path,

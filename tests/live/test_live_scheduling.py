@@ -72,8 +72,8 @@ def grade(
     checks: dict[str, str] | None = None,
     settle: float = 20.0,
 ) -> Any:
-    from app.cluster.live import grade_live
     from app.grading.engine import Grader
+    from app.live.attempt import grade_live
 
     scenario = make_scenario(tmp_path, allowed_kinds=kinds, live_checks=checks)
     grader = Grader(scenario, crd_dir=course.crd_dir)

@@ -42,12 +42,24 @@ GPUs are whole devices, set in limits.
 """
 
 
+FIXTURE_CATALOG = """\
+format_version: 1
+tracks:
+  - {id: serving, title: Serving models on GPUs}
+  - {id: autoscaling, title: Autoscaling inference}
+  - {id: gpu-scheduling, title: GPU scheduling}
+  - {id: distributed-training, title: Distributed training}
+"""
+"""Fixed, so the snapshots do not change when the bundled course gains a track."""
+
+
 def make_course(root: Path, lesson_link: str | None = None) -> Path:
     """A course folder with the real gpu-limits scenario and a fixed lesson."""
     for part in ("scenarios", "answers"):
         shutil.copytree(REPO / part / "gpu-limits", root / part / "gpu-limits")
     (root / "lessons").mkdir(parents=True)
     (root / "lessons" / "serving.md").write_text(LESSON, encoding="utf-8")
+    (root / "course.yaml").write_text(FIXTURE_CATALOG, encoding="utf-8")
     if lesson_link is not None:
         scenario = root / "scenarios" / "gpu-limits" / "scenario.yaml"
         text = scenario.read_text(encoding="utf-8").replace(
@@ -71,9 +83,8 @@ def make_app(course_dir: Path) -> Callable[..., Any]:
     def factory(kind: str = "home", target: str | None = None, **options: Any) -> KprepApp:
         options.setdefault("settings", Settings())
         options.setdefault("cursor_blink", False)
-        app = KprepApp(
-            course_dir=options.pop("course", course_dir), start=Start(kind, target), **options
-        )  # type: ignore[arg-type]
+        start = Start(kind, target)  # type: ignore[arg-type]
+        app = KprepApp(course_dir=options.pop("course", course_dir), start=start, **options)
         shown: list[str] = []
         notify = app.notify
 

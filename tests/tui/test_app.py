@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import io
-import sys
-import types
+from typing import Any
 
 import pytest
 from rich.console import Console
-from textual.widgets import DataTable, OptionList
+from textual.widgets import DataTable, OptionList, Static
 
 from app.grading.report import CheckResult, Placement, Report
 from app.paths import data_dir
@@ -47,6 +46,7 @@ async def test_home_shows_tracks_progress_continue_and_next(make_app):
         home = app.screen
         assert isinstance(home, HomeScreen)
         summary = home.summary
+        assert summary is not None and summary.continue_with is not None
         serving = next(t for t in summary.tracks if t.track == "serving")
         assert (serving.solved, serving.attempted, serving.best_points) == (0, 1, 3)
         assert summary.continue_with.scenario.id == "gpu-limits"
@@ -66,7 +66,7 @@ async def test_home_next_and_enter_open_scenarios(make_app):
         await pilot.press("n")
         await settle(pilot)
         assert isinstance(app.screen, ScenarioScreen)
-        await pilot.press("escape", "escape")
+        await pilot.press("f3")
         await settle(pilot)
         assert isinstance(app.screen, HomeScreen)
         await pilot.press("enter")  # the tracks list: move to its scenarios
@@ -93,16 +93,16 @@ async def test_lesson_section_jumps_to_its_scenarios_and_back(make_app):
         await pilot.press("p", "enter")
         await settle(pilot)
         assert isinstance(app.screen, ScenarioScreen)
-        await pilot.press("escape", "escape")
+        await pilot.press("f3")
         await pilot.pause()
-        assert app.screen is lesson
+        assert app.screen is lesson  # type: ignore[comparison-overlap]
         assert lesson.current_section == "gpus-as-extended-resources"
         # From the scenario, f4 goes back to the lesson it practises.
         await pilot.press("p", "enter")
         await settle(pilot)
         await pilot.press("f4")
         await pilot.pause()
-        assert app.screen is lesson
+        assert app.screen is lesson  # type: ignore[comparison-overlap]
 
 
 async def test_lesson_toc_moves_the_reader(make_app):
@@ -128,7 +128,7 @@ async def test_help_lists_every_binding_with_its_id(make_app):
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         console = Console(width=200, record=True, file=io.StringIO())
-        for table in app.screen.query(".help-table"):
+        for table in app.screen.query(".help-table").results(Static):
             console.print(table.content)
         shown = console.export_text()
         for binding_id in all_binding_ids():
@@ -180,8 +180,8 @@ async def test_unwritable_workspace_keeps_the_draft_in_memory(make_app, tmp_path
         screen.editor.move_cursor((0, 0))
         await pilot.press(*"# keep me", "enter")
         await pilot.pause(0.7)
-        assert screen.save_failed
-        assert "not saved" in str(screen.query_one("#status-line").render())
+        assert screen.drafts.save_failed
+        assert "not saved" in str(screen.status.render())
         await pilot.press("ctrl+r")
         await settle(pilot)
         assert screen.last_report is not None  # grading still works
@@ -207,17 +207,23 @@ async def test_screens_fit_80_by_24(make_app, start):
         assert app.screen.size.width == 80
 
 
-def _fake_live(monkeypatch, grade_live):
-    module = types.ModuleType("app.cluster.live")
-    module.grade_live = grade_live  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "app.cluster.live", module)
-    import app.cluster
+class FakeLive:
+    """A LiveService that grades offline and makes up a placement (or fails)."""
 
-    monkeypatch.setattr(app.cluster, "live", module, raising=False)
+    def __init__(self, run: Any) -> None:
+        self._run = run
+        self.calls = 0
+
+    def run(self, scenario, grader, text, file, *, echo, cancel):
+        self.calls += 1
+        echo("applying")
+        return self._run(grader, text, file)
 
 
-async def test_check_on_cluster_shows_placement(make_app, monkeypatch):
-    def grade_live(course, scenario, grader, text, file="<answer>", *, keep=False):
+async def test_check_on_cluster_shows_placement(make_app):
+    from app.live.service import LiveRun, NodeGpus
+
+    def grade_live(grader, text, file):
         report = grader.grade_text(text, file)
         report.mode = "live"
         report.placement = [
@@ -229,10 +235,10 @@ async def test_check_on_cluster_shows_placement(make_app, monkeypatch):
                 "0/3 nodes are available: insufficient nvidia.com/gpu",
             ),
         ]
-        return report
+        return LiveRun(report, [NodeGpus("gpu-node-1", 4)])
 
-    _fake_live(monkeypatch, grade_live)
-    app = make_app("scenario", "gpu-limits")
+    live = FakeLive(grade_live)
+    app = make_app("scenario", "gpu-limits", live_service=live)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         app.screen.editor.replace(
@@ -245,7 +251,7 @@ async def test_check_on_cluster_shows_placement(make_app, monkeypatch):
         placement = app.screen
         assert isinstance(placement, PlacementScreen)
         table = placement.query_one("#placement-nodes", DataTable)
-        assert table.get_row_at(0)[:2] == ["gpu-node-1", "1"]
+        assert table.get_row_at(0)[:2] == ["gpu-node-1", "1/4 ■□□□"]
         assert "insufficient nvidia.com/gpu" in str(
             placement.query_one("#placement-pending-text").render()
         )
@@ -254,20 +260,21 @@ async def test_check_on_cluster_shows_placement(make_app, monkeypatch):
     )
 
 
-async def test_check_on_cluster_reports_a_missing_cluster(make_app, monkeypatch):
+async def test_check_on_cluster_reports_a_missing_cluster(make_app):
     from app.cluster.errors import ClusterError
 
-    def grade_live(course, scenario, grader, text, file="<answer>", *, keep=False):
+    def grade_live(grader, text, file):
         raise ClusterError("no local cluster is up. Start it with `kprep cluster up`")
 
-    _fake_live(monkeypatch, grade_live)
-    app = make_app("scenario", "gpu-limits")
+    live = FakeLive(grade_live)
+    app = make_app("scenario", "gpu-limits", live_service=live)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("ctrl+l")
         await settle(pilot)
         assert isinstance(app.screen, ScenarioScreen)
         assert "kprep cluster up" in notifications(app)
+    assert live.calls == 1
 
 
 async def test_footer_is_rebuilt_only_when_its_keys_change(make_app, monkeypatch):

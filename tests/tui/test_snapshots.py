@@ -9,6 +9,7 @@ looking at snapshot_report.html.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ HOME = Path("/tmp/kprep-snapshot-home")
 
 
 @pytest.fixture(autouse=True)
-def fixed_home(monkeypatch: pytest.MonkeyPatch) -> Path:
+def fixed_home(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     shutil.rmtree(HOME, ignore_errors=True)
     monkeypatch.setenv("KPREP_HOME", str(HOME))
     yield HOME
@@ -43,6 +44,13 @@ def test_scenario_screen_after_grading(snap_compare, make_app):
         await pilot.pause()
 
     assert snap_compare(make_app("scenario", "gpu-limits"), terminal_size=SIZE, run_before=grade)
+
+
+def test_scenario_screen_at_80_by_24(snap_compare, make_app):
+    """The smallest terminal kprep supports: F1 first in the footer, checks as you type."""
+    assert snap_compare(
+        make_app("scenario", "gpu-limits"), terminal_size=(80, 24), run_before=settle
+    )
 
 
 def test_help_screen(snap_compare, make_app):

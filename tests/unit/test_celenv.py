@@ -4,11 +4,9 @@ from app.grading.celenv import (
     CelCompileError,
     CelRuntimeError,
     Program,
-    node_selector_matches,
     pod_gpus,
-    selector_matches,
-    tolerates,
 )
+from app.k8s.scheduling import node_selector_matches, selector_matches, tolerates
 
 TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
 
@@ -155,3 +153,19 @@ def test_scaled_value_matches_kubernetes_int_or_percent(expr, expected):
 def test_scaled_value_rejects_garbage():
     with pytest.raises(CelRuntimeError):
         run("scaledValue('ten', 6, true)")
+
+
+def test_the_readme_helper_table_is_generated_from_the_registry():
+    from pathlib import Path
+
+    from app.grading.celenv import FUNCTIONS, HELPERS, helper_table_markdown
+
+    readme = (Path(__file__).resolve().parents[2] / "scenarios" / "README.md").read_text()
+    start = readme.index("<!-- cel-helpers:start -->\n") + len("<!-- cel-helpers:start -->\n")
+    end = readme.index("<!-- cel-helpers:end -->")
+    assert readme[start:end] == helper_table_markdown(), (
+        "scenarios/README.md's helper table is stale: paste `python -m app.grading.celenv`"
+    )
+    assert set(FUNCTIONS) == set(HELPERS)
+    for name in HELPERS:
+        assert f"`{HELPERS[name].signature}`" in readme

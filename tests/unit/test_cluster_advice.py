@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.cluster import advice
+from app.live import advice
 
 GPU_NODES = [
     {

@@ -122,7 +122,7 @@ def test_generated_crds_are_up_to_date() -> None:
 
 
 def test_profiles_list_only_existing_crds() -> None:
-    from app.cluster.kwok import resolve_crd_paths
+    from app.cluster.crds import resolve_crd_paths
     from app.cluster.profiles import list_profiles, load_profile
 
     for name in list_profiles(REPO):

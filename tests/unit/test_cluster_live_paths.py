@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from app.cluster.kube import ApiError, _parse_warnings
-from app.cluster.live import (
+from app.live.apierrors import (
     api_diagnostics,
     api_field_path,
     is_answer_error,
-    new_namespace_name,
     warning_diagnostics,
 )
-from app.grading.yamlmap import load_documents
+from app.live.attempt import new_namespace_name
+from app.yamlmap import load_documents
 
 ANSWER = """\
 apiVersion: apps/v1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.cluster.safety import allowed_kinds, host_access, kind_refusal
+from app.live.safety import allowed_kinds, host_access, kind_refusal
 
 
 def deployment(pod_spec: dict) -> dict:

@@ -145,6 +145,7 @@ def test_unmatched_check_points_at_the_document_that_has_the_field(course):
     )
     text = hpa + scenario.answer_text()
     report = Grader(replace(scenario, checks=(check,))).grade_text(text, "a")
+    assert report.checks[0].line is not None
     assert text.splitlines()[report.checks[0].line - 1].strip().startswith("replicas:")
 
 

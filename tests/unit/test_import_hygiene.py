@@ -10,7 +10,7 @@ from tests.conftest import REPO
 HEADLESS = [
     "app.cli",
     "app.grading.engine",
-    "app.course.lint",
+    "app.authoring.lint",
     "app.course.loader",
     "app.grading.render",
     "app.cluster.profiles",

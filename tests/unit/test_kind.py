@@ -34,14 +34,13 @@ from app.cluster.kind import (
     PLACEHOLDER_IMAGE,
     PROFILE_LABEL,
     KindProvider,
-    node_status,
     pending_nodes,
     render_kind_config,
     render_manifests,
     runnable_on_kind,
 )
+from app.cluster.nodes import DeviceUsage, node_row
 from app.cluster.profiles import NodeSpec, Profile, list_profiles, load_profile, parse_profile
-from app.cluster.provider import DeviceUsage
 from app.deviceplugin.plugin import resource_slug as plugin_resource_slug
 from app.paths import default_course_dir
 
@@ -458,7 +457,7 @@ def test_node_status_counts_gpus_of_unfinished_pods() -> None:
         _pod("done", 1, phase="Succeeded"),
         _pod("web", 0),
     ]
-    status = node_status(node, pods)
+    status = node_row(node, pods, NODE_LABEL)
     assert status.name == "kprep-worker"
     assert status.profile_node == "gpu-a100-0"
     assert status.ready
@@ -486,7 +485,7 @@ def _container(name: str, **extra: Any) -> dict[str, Any]:
 
 
 def test_runnable_on_kind_deployment_keeps_running() -> None:
-    deployment = {
+    deployment: dict[str, Any] = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": "serve"},

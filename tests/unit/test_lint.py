@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from app.course.lint import lint_course
+from app.authoring.lint import lint_course
 from app.course.loader import Course, CourseError
 from tests.conftest import REPO
 
@@ -19,6 +19,7 @@ from tests.conftest import REPO
 def mini_course(tmp_path: Path) -> Path:
     for folder in ("lessons", "profiles", "crds"):
         shutil.copytree(REPO / folder, tmp_path / folder)
+    shutil.copy(REPO / "course.yaml", tmp_path / "course.yaml")
     shutil.copytree(REPO / "scenarios/gpu-limits", tmp_path / "scenarios/gpu-limits")
     shutil.copytree(REPO / "answers/gpu-limits", tmp_path / "answers/gpu-limits")
     return tmp_path

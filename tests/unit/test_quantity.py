@@ -2,7 +2,7 @@ from fractions import Fraction
 
 import pytest
 
-from app.grading.quantity import QuantityError, format_quantity, parse_quantity
+from app.k8s.quantity import QuantityError, format_quantity, parse_quantity
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-from app.grading.yamlmap import MAX_BYTES, decode, load_documents, parse_path
+from app.yamlmap import MAX_BYTES, decode, load_documents, parse_path
 
 
 def test_positions_for_nested_fields_and_list_items():

@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
 
 from app.course.models import Scenario
 from app.progress.store import SELF_GRADES
+from app.tui import keys
 from app.tui.widgets.footer import KeyFooter
 
 if TYPE_CHECKING:
@@ -24,21 +25,7 @@ if TYPE_CHECKING:
 class FollowUpScreen(ModalScreen[None]):
     """Asks the scenario's follow-up questions in turn."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "ctrl+r,f5",
-            "reveal",
-            "Show model answer",
-            id="followup.reveal",
-            priority=True,
-            tooltip="Compare your answer with the key points and the model answer.",
-        ),
-        Binding("1", "grade('again')", "Again", id="followup.again"),
-        Binding("2", "grade('hard')", "Hard", id="followup.hard"),
-        Binding("3", "grade('good')", "Good", id="followup.good"),
-        Binding("4", "grade('easy')", "Easy", id="followup.easy"),
-        Binding("escape", "close", "Close", id="followup.close"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keys.FOLLOWUP_BINDINGS
 
     def __init__(self, scenario: Scenario, start: int | None = None) -> None:
         super().__init__()

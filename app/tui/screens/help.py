@@ -13,6 +13,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from app.tui import keys
 from app.tui.keys import EDITOR_KEYS, binding_sections
 from app.tui.widgets.footer import KeyFooter
 
@@ -32,9 +33,7 @@ _CONTEXT = {
 class HelpScreen(ModalScreen[None]):
     """Key bindings, the current screen's first."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,f1,question_mark", "close", "Close", id="help.close"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keys.HELP_BINDINGS
 
     @property
     def kapp(self) -> KprepApp:
@@ -58,9 +57,9 @@ class HelpScreen(ModalScreen[None]):
         self.query_one("#help-scroll").focus()
 
     def _keys(self, binding: Binding) -> str:
-        keys = self.kapp.settings.keymap.get(binding.id or "", binding.key)
+        configured = self.kapp.settings.keymap.get(binding.id or "", binding.key)
         shown = []
-        for key in keys.split(","):
+        for key in configured.split(","):
             key = key.strip()
             try:
                 shown.append(self.app.get_key_display(Binding(key, "")))
@@ -88,8 +87,8 @@ class HelpScreen(ModalScreen[None]):
         editor = Table(box=None, show_header=False, padding=(0, 1), expand=True)
         editor.add_column("keys", style="bold", no_wrap=True, min_width=14)
         editor.add_column("action", ratio=1)
-        for keys, what in EDITOR_KEYS:
-            editor.add_row(keys, what)
+        for editor_keys, what in EDITOR_KEYS:
+            editor.add_row(editor_keys, what)
         tables.append(("Editor (built in, not remappable)", editor))
         return tables
 

@@ -8,14 +8,16 @@ from typing import TYPE_CHECKING, ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 
+from app.course.catalog import catalog_or_none
 from app.progress.course_index import ScenarioCard, load_index
 from app.progress.summary import ScenarioRow, Summary, TrackRow, summarize
+from app.tui import keys
 from app.tui.messages import CourseLoaded
 from app.tui.widgets.footer import KeyFooter
 
@@ -33,24 +35,7 @@ _STATUS = {
 class HomeScreen(Screen[None]):
     """Tracks on the left, the highlighted track's scenarios on the right."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "c",
-            "continue",
-            "Continue",
-            id="home.continue",
-            tooltip="Open the scenario you worked on last.",
-        ),
-        Binding("n", "next", "Next", id="home.next", tooltip="Open the recommended next scenario."),
-        Binding(
-            "l",
-            "lesson",
-            "Lesson",
-            id="home.lesson",
-            tooltip="Read the highlighted track's lesson.",
-        ),
-        Binding("tab", "app.focus_next", "Switch pane", id="home.focus-next", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keys.HOME_BINDINGS
 
     def __init__(self) -> None:
         super().__init__()
@@ -125,18 +110,23 @@ class HomeScreen(Screen[None]):
             self._course_notes = [f"scenario not loaded: {e}" for e in errors]
         scenarios, error_notes = self._scenarios, self._course_notes
         try:
-            self.summary = summarize(scenarios, kapp.store, error_notes)
+            self.summary = summarize(
+                scenarios, kapp.store, error_notes, catalog_or_none(kapp.course_dir)
+            )
         except Exception as exc:  # noqa: BLE001 - a broken store must not stop the home screen
             from app.progress.store import ProgressStore
 
             kapp.notify(f"progress unavailable: {exc}", severity="error")
-            self.summary = summarize(scenarios, ProgressStore.in_memory(), error_notes)
+            self.summary = summarize(
+                scenarios, ProgressStore.in_memory(), error_notes, catalog_or_none(kapp.course_dir)
+            )
         summary = self.summary
         self.query_one("#continue", Static).update(
             _banner("Continue", summary.continue_with, "c"), layout=False
         )
+        everything_solved = all(row.progress.passed for row in summary.rows)
         self.query_one("#next", Static).update(
-            _banner("Next", summary.recommended, "n"), layout=False
+            _banner("Next", summary.recommended, "n", everything_solved), layout=False
         )
         notes = self.query_one("#notes", Static)
         notes.update("\n".join(f"note: {n}" for n in summary.notes[:3]))
@@ -163,8 +153,10 @@ class HomeScreen(Screen[None]):
 
     def _title_width(self) -> int:
         table = self.query_one("#scenarios", DataTable)
-        # Three fixed columns (1 + 7 + 5 cells) and one cell of padding each side of four.
-        return max(16, table.scrollable_content_region.width - 13 - 8 - 1)
+        # Three fixed columns (1 + 7 + 5 cells), one cell of padding each side of four, and
+        # the vertical scrollbar whether or not it shows yet (rows are two lines high).
+        scrollbar = table.styles.scrollbar_size_vertical
+        return max(16, table.size.width - scrollbar - 13 - 8 - 1)
 
     def _add_columns(self) -> None:
         table = self.query_one("#scenarios", DataTable)
@@ -210,8 +202,12 @@ class HomeScreen(Screen[None]):
         width = self._title_width()
         for item in row.scenarios:
             mark, colour = _STATUS[item.status]
+            # Two lines: the title, then the id `kprep practice` takes.
             title = Text(item.scenario.title, no_wrap=True, overflow="ellipsis")
             title.truncate(width, overflow="ellipsis")
+            scenario_id = Text(item.scenario.id, style="dim", no_wrap=True, overflow="ellipsis")
+            scenario_id.truncate(width, overflow="ellipsis")
+            title.append("\n").append_text(scenario_id)
             best = (
                 f"{item.progress.best_score}/{item.scenario.max_score}"
                 if item.progress.best_score is not None
@@ -223,6 +219,7 @@ class HomeScreen(Screen[None]):
                 item.scenario.difficulty,
                 best,
                 key=item.scenario.id,
+                height=2,
             )
         if not row.scenarios:
             table.add_row("", Text("No scenarios in this track yet.", style="dim"), "", "", key="")
@@ -267,7 +264,10 @@ class HomeScreen(Screen[None]):
             return
         row = self.summary.recommended
         if row is None:
-            self.notify("Every scenario is solved. Well done!")
+            if all(r.progress.passed for r in self.summary.rows):
+                self.notify("Every scenario is solved. Well done!")
+            else:
+                self.notify("Only the scenario to continue is left: press c.")
             return
         await self.kapp.open_scenario(row.scenario.id)
 
@@ -306,14 +306,15 @@ def _detail(row: ScenarioRow) -> Text:
     return text
 
 
-def _banner(label: str, row: ScenarioRow | None, key: str) -> Text:
+def _banner(label: str, row: ScenarioRow | None, key: str, all_solved: bool = False) -> Text:
     text = Text()
     text.append(f"{label} ", style="bold")
     text.append(f"[{key}] ", style="dim")
     if row is None:
-        text.append("—" if label == "Continue" else "all solved", style="dim")
+        text.append("all solved" if all_solved else "—", style="dim")
         return text
     text.append(row.scenario.title)
+    text.append(f" ({row.scenario.id})", style="dim")
     if row.progress.best_score is not None:
         text.append(f"  {row.progress.best_score}/{row.scenario.max_score}", style="dim")
     return text

@@ -18,7 +18,7 @@ from rich.text import Text
 from rich.theme import Theme
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import OptionList, Static, Tree
@@ -27,6 +27,7 @@ from textual.widgets.tree import TreeNode
 
 from app.course.models import Lesson, Section
 from app.progress.course_index import ScenarioCard
+from app.tui import keys
 from app.tui.widgets.footer import KeyFooter
 
 if TYPE_CHECKING:
@@ -100,31 +101,7 @@ def markdown_theme(app: Any) -> Theme:
 class LessonScreen(Screen[None]):
     """One track's lesson."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "t",
-            "focus_toc",
-            "Contents",
-            id="lesson.contents",
-            tooltip="Move to the table of contents.",
-        ),
-        Binding(
-            "p",
-            "focus_practice",
-            "Practise",
-            id="lesson.practise",
-            tooltip="Move to the scenarios for this section.",
-        ),
-        Binding(
-            "r",
-            "focus_text",
-            "Read",
-            id="lesson.read",
-            show=False,
-            tooltip="Move to the lesson text.",
-        ),
-        Binding("escape", "back", "Back", id="lesson.back"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keys.LESSON_BINDINGS
 
     def __init__(self, lesson: Lesson, section: str | None = None) -> None:
         super().__init__()

@@ -3,33 +3,28 @@ and the scheduler's reasons for pods left Pending."""
 
 from __future__ import annotations
 
-import contextlib
 from collections import defaultdict
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from app.course.models import Scenario
+from app.k8s.pods import pod_spec, template_path
+from app.k8s.resources import pod_spec_gpus
+from app.tui import keys
 from app.tui.widgets.footer import KeyFooter
 
-_POD_TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
-    "Deployment": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"),
-    "DaemonSet": ("spec", "template", "spec"),
-    "ReplicaSet": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-    "Pod": ("spec",),
-}
+if TYPE_CHECKING:
+    from app.live.service import NodeGpus
 
 
 def gpus_per_workload(answer_text: str) -> dict[str, int]:
-    """Workload name -> GPUs one of its pods asks for (any vendor's `*/gpu` resource)."""
+    """Workload name -> GPUs one of its pods asks for (any vendor, MIG slices counted)."""
     import yaml
 
     found: dict[str, int] = {}
@@ -40,30 +35,11 @@ def gpus_per_workload(answer_text: str) -> dict[str, int]:
     for doc in documents:
         if not isinstance(doc, dict):
             continue
-        kind, name = doc.get("kind"), (doc.get("metadata") or {}).get("name")
-        path = _POD_TEMPLATE_PATHS.get(str(kind))
-        if path is None or not isinstance(name, str):
-            continue
-        spec: Any = doc
-        for key in path:
-            spec = spec.get(key) if isinstance(spec, dict) else None
-        if isinstance(spec, dict):
-            found[name] = _pod_gpus(spec)
+        meta = doc.get("metadata")
+        name = meta.get("name") if isinstance(meta, dict) else None
+        if isinstance(name, str) and template_path(doc) is not None:
+            found[name] = pod_spec_gpus(pod_spec(doc))
     return found
-
-
-def _pod_gpus(pod_spec: dict[str, Any]) -> int:
-    total = 0
-    for container in pod_spec.get("containers") or []:
-        resources = (container or {}).get("resources") or {}
-        for section in ("limits", "requests"):
-            values = resources.get(section) or {}
-            gpus = [v for k, v in values.items() if str(k).endswith("/gpu")]
-            if gpus:
-                with contextlib.suppress(ValueError):
-                    total += sum(int(float(str(v))) for v in gpus)
-                break
-    return total
 
 
 def owner_of(pod: str, workloads: dict[str, int]) -> str | None:
@@ -78,23 +54,21 @@ def owner_of(pod: str, workloads: dict[str, int]) -> str | None:
 class PlacementScreen(ModalScreen[None]):
     """A table of nodes with the answer's pods and the GPUs they use."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "close", "Close", id="placement.close"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keys.PLACEMENT_BINDINGS
 
     def __init__(
         self,
         scenario: Scenario,
         report: Any,
         answer_text: str,
-        nodes: list[dict[str, Any]] | None = None,
+        nodes: list[NodeGpus] | None = None,
     ) -> None:
         super().__init__()
         self.scenario = scenario
         self.report = report
         self.answer_text = answer_text
         self.nodes = nodes or []
-        """`{"name", "gpus"}` per node of the cluster, to show free GPUs and empty nodes."""
+        """Every node of the cluster with its GPUs, to show free GPUs and empty nodes."""
 
     def compose(self) -> ComposeResult:
         report = self.report
@@ -135,7 +109,7 @@ class PlacementScreen(ModalScreen[None]):
         for placement in self.report.placement or []:
             if placement.node:
                 by_node[placement.node].append(placement)
-        capacity = {node["name"]: int(node["gpus"]) for node in self.nodes}
+        capacity = {node.name: node.gpus for node in self.nodes}
         for node in sorted(set(by_node) | set(capacity)):
             pods = by_node.get(node, [])
             used = sum(workloads.get(owner_of(p.pod, workloads) or "", 0) for p in pods)

@@ -8,12 +8,13 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown, Static, TabbedContent, TabPane, TextArea
 
 from app.course.models import Scenario
+from app.tui import keys
 from app.tui.widgets.editor import yaml_language
 from app.tui.widgets.footer import KeyFooter
 
@@ -52,12 +53,7 @@ def unified_diff(candidate: str, reference: str) -> Text:
 class ReferenceScreen(ModalScreen[None]):
     """Diff, answer and explanation in tabs."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "close", "Close", id="reference.close"),
-        Binding("d", "tab('diff')", "Diff", id="reference.diff"),
-        Binding("a", "tab('answer')", "Answer", id="reference.answer"),
-        Binding("e", "tab('explanation')", "Explanation", id="reference.explanation"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keys.REFERENCE_BINDINGS
 
     def __init__(self, scenario: Scenario, candidate: str, answer: str, explanation: str) -> None:
         super().__init__()
@@ -65,6 +61,19 @@ class ReferenceScreen(ModalScreen[None]):
         self.candidate = candidate
         self.answer = answer
         self.explanation = explanation
+
+    @classmethod
+    def load(cls, scenario: Scenario, candidate: str) -> ReferenceScreen | str:
+        """The screen for `scenario` against the draft `candidate`, or why it cannot open."""
+        try:
+            answer = scenario.answer_text()
+        except OSError as exc:
+            return f"the reference answer is missing: {exc}"
+        try:
+            explanation = scenario.explanation_text()
+        except OSError:
+            explanation = "_No explanation for this scenario._"
+        return cls(scenario, candidate, answer, explanation)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="reference-dialog", classes="dialog wide"):

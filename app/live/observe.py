@@ -1,0 +1,300 @@
+"""Waiting for the cluster's verdict on an attempt, and collecting what it did.
+
+`observe` waits (at most `SETTLE_SECONDS`) until every pod the answer's
+objects should create exists and is bound to a node or refused by the
+scheduler (PodScheduled=False with its reason), and HPAs have conditions;
+then it reads back the objects, pods, nodes and events as the plain views
+live checks see (the contract in scenarios/README.md).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.cluster.kube import ApiError, Kube, Resource
+from app.k8s.pods import expected_pods
+from app.k8s.resources import int_quantity, node_gpu_resource
+from app.live import advice
+from app.yamlmap import Document
+
+SETTLE_SECONDS = 20.0
+"""Upper bound on waiting for the scheduler and controllers."""
+POLL_SECONDS = 0.2
+BOUND_GRACE_SECONDS = 3.0
+"""A pod bound to a node but still Pending this long counts as placed (kind pulls images)."""
+
+
+@dataclass
+class Planned:
+    """One answer document, ready to apply in the attempt's namespace."""
+
+    doc: Document
+    resource: Resource
+    manifest: dict[str, Any]
+    """The answer's object in the attempt's namespace: what the dry run validates."""
+    runnable: dict[str, Any] | None = None
+    """What is applied for real when it differs (kind: placeholder images)."""
+
+
+@dataclass
+class Observation:
+    """What the cluster did with the answer."""
+
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    pods: list[dict[str, Any]] = field(default_factory=list)
+    nodes: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    """Why the wait ended without a verdict (no scheduler, no controller)."""
+    seconds: float = 0.0
+    server_objects: list[tuple[Document, dict[str, Any]]] = field(default_factory=list)
+    """Each answer document with the object the API server holds for it (a cluster-scoped
+    copy has another name than the document)."""
+
+
+def _condition(pod: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    for condition in (pod.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == kind:
+            return dict(condition)
+    return None
+
+
+def _unschedulable(pod: dict[str, Any]) -> dict[str, Any] | None:
+    condition = _condition(pod, "PodScheduled")
+    if condition and condition.get("status") == "False":
+        return condition
+    return None
+
+
+def owner_key(obj: dict[str, Any]) -> tuple[str, str]:
+    return (str(obj.get("kind")), str((obj.get("metadata") or {}).get("name")))
+
+
+def _top_owner(
+    pod: dict[str, Any], owners: dict[tuple[str, str], dict[str, Any]]
+) -> tuple[str, str]:
+    """(kind, name) of the answer object that (transitively) owns a pod."""
+    current = pod
+    key = ("", "")
+    for _ in range(5):
+        refs = (current.get("metadata") or {}).get("ownerReferences") or []
+        ref = next((r for r in refs if r.get("controller")), refs[0] if refs else None)
+        if ref is None:
+            break
+        key = (str(ref.get("kind")), str(ref.get("name")))
+        parent = owners.get(key)
+        if parent is None:
+            break
+        current = parent
+    return key
+
+
+def observe(
+    kube: Kube,
+    namespace: str,
+    planned: Sequence[Planned],
+    applied: Sequence[dict[str, Any]],
+    settle_seconds: float = SETTLE_SECONDS,
+    cancel: threading.Event | None = None,
+) -> Observation:
+    """Wait (bounded) until the answer's pods are placed or refused, then collect everything."""
+    start = time.monotonic()
+    deadline = start + settle_seconds
+    expected: dict[tuple[str, str], int | None] = {owner_key(o): expected_pods(o) for o in applied}
+    statefulsets_ordered = {
+        owner_key(o)
+        for o in applied
+        if o.get("kind") == "StatefulSet"
+        and (o.get("spec") or {}).get("podManagementPolicy") != "Parallel"
+    }
+    hpas = [owner_key(o) for o in applied if o.get("kind") == "HorizontalPodAutoscaler"]
+    needs_owners = any(o.get("kind") in ("Deployment", "CronJob") for o in applied)
+    daemonsets = [o for o in applied if o.get("kind") == "DaemonSet"]
+    bound_since: dict[str, float] = {}
+    pods: list[dict[str, Any]] = []
+    owners: dict[tuple[str, str], dict[str, Any]] = {}
+    problems: list[str] = []
+    while True:
+        now = time.monotonic()
+        pods = [
+            p
+            for p in kube.get(f"/api/v1/namespaces/{namespace}/pods").get("items") or []
+            if not (p.get("metadata") or {}).get("deletionTimestamp")
+        ]
+        owners = {owner_key(o): o for o in applied}
+        if needs_owners:
+            for rs in (
+                kube.get(f"/apis/apps/v1/namespaces/{namespace}/replicasets").get("items") or []
+            ):
+                owners[("ReplicaSet", rs["metadata"]["name"])] = {**rs, "kind": "ReplicaSet"}
+            for job in kube.get(f"/apis/batch/v1/namespaces/{namespace}/jobs").get("items") or []:
+                owners[("Job", job["metadata"]["name"])] = {**job, "kind": "Job"}
+        for ds in daemonsets:
+            fresh = kube.get(
+                f"/apis/apps/v1/namespaces/{namespace}/daemonsets/{ds['metadata']['name']}"
+            )
+            status = fresh.get("status") or {}
+            if status.get("observedGeneration"):
+                expected[owner_key(ds)] = int(status.get("desiredNumberScheduled") or 0)
+        counts: dict[tuple[str, str], int] = {}
+        blocked: set[tuple[str, str]] = set()
+        unsettled = 0
+        for pod in pods:
+            name = pod["metadata"]["name"]
+            top = _top_owner(pod, owners)
+            if top == ("", ""):
+                top = ("Pod", name)
+            counts[top] = counts.get(top, 0) + 1
+            node = (pod.get("spec") or {}).get("nodeName")
+            phase = (pod.get("status") or {}).get("phase")
+            if node:
+                bound_since.setdefault(name, now)
+                if phase == "Pending" and now - bound_since[name] < BOUND_GRACE_SECONDS:
+                    unsettled += 1
+            elif (pod.get("status") or {}).get("nominatedNodeName"):
+                # Preemption under way: the scheduler has evicted victims for this pod
+                # and binds it once they are gone; its verdict is not in yet.
+                unsettled += 1
+            elif _unschedulable(pod):
+                blocked.add(top)
+            else:
+                unsettled += 1
+        missing = [
+            key
+            for key, want in expected.items()
+            if (want is None or counts.get(key, 0) < want)
+            and not (key in statefulsets_ordered and key in blocked)
+        ]
+        hpa_pending = [key for key in hpas if not _hpa_has_conditions(kube, namespace, key[1])]
+        if not unsettled and not missing and not hpa_pending:
+            break
+        refused = _refused_creates(kube, namespace, owners) if missing and not unsettled else {}
+        if refused and not hpa_pending and set(missing) <= set(refused):
+            # The controllers tried and the API server said no (a ResourceQuota, say):
+            # that is the verdict for those objects, and waiting longer changes nothing.
+            for key in missing:
+                problems.extend(f"pods were refused: {message}" for message in refused[key])
+            break
+        if (cancel is not None and cancel.is_set()) or now >= deadline:
+            seconds = int(settle_seconds)
+            if any(
+                not (p.get("spec") or {}).get("nodeName") and not _unschedulable(p) for p in pods
+            ):
+                problems.append(advice.NO_SCHEDULER.format(seconds=seconds))
+            for key in missing:
+                if counts.get(key, 0) == 0:
+                    problems.append(
+                        advice.NO_CONTROLLER.format(what=f"{key[0]}/{key[1]}", seconds=seconds)
+                    )
+            if hpa_pending:
+                problems.append(
+                    f"the HorizontalPodAutoscaler controller reported nothing "
+                    f"within {seconds}s; is the controller-manager running?"
+                )
+            break
+        time.sleep(POLL_SECONDS)
+    observation = Observation(problems=problems, seconds=time.monotonic() - start)
+    observation.nodes = [_node_view(n) for n in kube.get("/api/v1/nodes").get("items") or []]
+    observation.pods = [_pod_view(p, owners) for p in pods]
+    observation.objects = []
+    for item in planned:
+        name = item.manifest["metadata"].get("name")
+        try:
+            body = kube.get(item.resource.path(namespace, name))
+        except ApiError:
+            continue
+        observation.objects.append(body)
+        observation.server_objects.append((item.doc, body))
+    observation.events = [
+        _event_view(e)
+        for e in kube.get(f"/api/v1/namespaces/{namespace}/events").get("items") or []
+    ]
+    return observation
+
+
+def _refused_creates(
+    kube: Kube, namespace: str, owners: dict[tuple[str, str], dict[str, Any]]
+) -> dict[tuple[str, str], list[str]]:
+    """Answer object -> the distinct messages of its controllers' FailedCreate events (a
+    ReplicaSet's count for its Deployment): the API server refused to create its pods."""
+    events = kube.get(f"/api/v1/namespaces/{namespace}/events").get("items") or []
+    refused: dict[tuple[str, str], list[str]] = {}
+    for event in events:
+        message = str(event.get("message") or "")
+        involved = event.get("involvedObject") or {}
+        if event.get("reason") != "FailedCreate" or not message:
+            continue
+        key = (str(involved.get("kind")), str(involved.get("name")))
+        parent = owners.get(key)
+        top = _top_owner(parent, owners) if parent is not None else ("", "")
+        top = top if top != ("", "") else key
+        if message not in refused.setdefault(top, []):
+            refused[top].append(message)
+    return refused
+
+
+def _hpa_has_conditions(kube: Kube, namespace: str, name: str) -> bool:
+    try:
+        body = kube.get(
+            f"/apis/autoscaling/v2/namespaces/{namespace}/horizontalpodautoscalers/{name}"
+        )
+    except ApiError:
+        return True
+    return bool((body.get("status") or {}).get("conditions"))
+
+
+def _node_view(node: dict[str, Any]) -> dict[str, Any]:
+    meta = node.get("metadata") or {}
+    status = node.get("status") or {}
+    allocatable = {k: str(v) for k, v in (status.get("allocatable") or {}).items()}
+    capacity = {k: str(v) for k, v in (status.get("capacity") or {}).items()}
+    gpu_resource = node_gpu_resource(allocatable)
+    gpus = int_quantity(allocatable.get(gpu_resource, "0")) if gpu_resource else 0
+    return {
+        "name": str(meta.get("name")),
+        "labels": dict(meta.get("labels") or {}),
+        "taints": [
+            {k: str(t.get(k) or "") for k in ("key", "value", "effect")}
+            for t in (node.get("spec") or {}).get("taints") or []
+        ],
+        "allocatable": allocatable,
+        "capacity": capacity,
+        "gpuResource": gpu_resource,
+        "gpus": gpus,
+    }
+
+
+def _pod_view(pod: dict[str, Any], owners: dict[tuple[str, str], dict[str, Any]]) -> dict[str, Any]:
+    meta = pod.get("metadata") or {}
+    spec = pod.get("spec") or {}
+    node = str(spec.get("nodeName") or "")
+    refused = _unschedulable(pod)
+    owner_kind, owner_name = _top_owner(pod, owners)
+    return {
+        "name": str(meta.get("name")),
+        "labels": dict(meta.get("labels") or {}),
+        "node": node,
+        "phase": str((pod.get("status") or {}).get("phase") or "Pending"),
+        "scheduled": bool(node),
+        "reason": str(refused.get("reason") or "") if refused and not node else "",
+        "message": str(refused.get("message") or "") if refused and not node else "",
+        "owner": {"kind": owner_kind, "name": owner_name},
+        "spec": spec,
+        # The API server computes the QoS class at admission: the authority on it.
+        "qosClass": str((pod.get("status") or {}).get("qosClass") or ""),
+    }
+
+
+def _event_view(event: dict[str, Any]) -> dict[str, Any]:
+    involved = event.get("involvedObject") or {}
+    return {
+        "type": str(event.get("type") or ""),
+        "reason": str(event.get("reason") or ""),
+        "message": str(event.get("message") or ""),
+        "kind": str(involved.get("kind") or ""),
+        "name": str(involved.get("name") or ""),
+    }

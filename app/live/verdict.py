@@ -1,0 +1,90 @@
+"""The live verdict: the scenario's live checks over what the cluster did, the
+scheduler's reasons as advice, where each pod landed, and notes."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from app.grading.engine import Grader
+from app.grading.report import Placement, Report
+from app.live import advice
+from app.live.observe import Observation, Planned
+from app.yamlmap import Document
+
+NO_OPERATOR = {
+    "PyTorchJob": "no Kubeflow training operator runs on the local cluster",
+    "TrainJob": "no Kubeflow Trainer controller runs on the local cluster",
+    "JobSet": "no JobSet controller runs on the local cluster",
+    "InferenceService": "no KServe controller runs on the local cluster",
+    "Service.serving.knative.dev": "no Knative controller runs on the local cluster",
+    "LeaderWorkerSet": "no LeaderWorkerSet controller runs on the local cluster",
+    "ScaledObject": "no KEDA operator runs on the local cluster",
+    "ScaledJob": "no KEDA operator runs on the local cluster",
+    "NodePool": "no Karpenter controller runs on the local cluster",
+}
+"""Kinds (`Kind` or `Kind.group`) the API server stores but no controller on the local
+cluster acts on."""
+
+
+def finish(
+    grader: Grader,
+    report: Report,
+    docs: Sequence[Document],
+    planned: Sequence[Planned],
+    observation: Observation,
+) -> None:
+    """Live checks, advice, placement and notes from an observation."""
+    server_of = {id(doc): body for doc, body in observation.server_objects}
+    live_docs = [
+        dataclasses.replace(doc, data=server_of[id(doc)]) if id(doc) in server_of else doc
+        for doc in docs
+    ]
+    results = grader.run_checks(
+        live_docs,
+        grader.live_checks,
+        extra={
+            "objects": observation.objects,
+            "pods": observation.pods,
+            "nodes": observation.nodes,
+            "events": observation.events,
+        },
+    )
+    pending_messages = [
+        (p["message"], p["spec"].get("tolerations"))
+        for p in observation.pods
+        if not p["scheduled"] and p["message"]
+    ]
+    summary = advice.summarize(pending_messages, observation.nodes)
+    extra = "; ".join(observation.problems)
+    hint = "; ".join(part for part in (summary, extra) if part)
+    for result in results:
+        if result.status in ("fail", "error") and hint:
+            result = dataclasses.replace(result, advice=hint)
+        report.checks.append(result)
+    placement: list[Placement] = []
+    for pod in sorted(observation.pods, key=lambda p: p["name"]):
+        reason = ""
+        if not pod["scheduled"]:
+            plain = "; ".join(
+                advice.explain(pod["message"], observation.nodes, pod["spec"].get("tolerations"))
+            )
+            if pod["message"]:
+                reason = f"{plain} (scheduler: {pod['message']})" if plain else pod["message"]
+            else:
+                reason = extra or "not scheduled"
+        placement.append(Placement(pod["name"], pod["node"] or None, pod["phase"], reason))
+    report.placement = placement
+    kinds: set[str] = set()
+    for item in planned:
+        kind = str(item.manifest.get("kind"))
+        group = str(item.manifest.get("apiVersion") or "").rpartition("/")[0]
+        kinds.update((kind, f"{kind}.{group}") if group else (kind,))
+    for kind, why in NO_OPERATOR.items():
+        if kind in kinds:
+            shown = kind.split(".", 1)[0]
+            report.notes.append(
+                f"{shown} was accepted by the API server, but {why}: no pods were created from it"
+            )
+    for problem in observation.problems:
+        report.notes.append(problem)
