@@ -77,8 +77,16 @@ def cluster() -> None:
     is_flag=True,
     help="Print what would be created (kind: the kind config and manifests); change nothing.",
 )
+@click.option(
+    "--node-image",
+    default=None,
+    help="kind only: the node image to run (default: the pinned public kindest/node if "
+    "Docker has it or can pull it, else kprep's offline build).",
+)
 @click.pass_context
-def up(ctx: click.Context, profile_name: str, provider: str, dry_run: bool) -> None:
+def up(
+    ctx: click.Context, profile_name: str, provider: str, dry_run: bool, node_image: str | None
+) -> None:
     """Create the cluster (or reuse it) and wait until every node is Ready."""
 
     course_root = _course_root(ctx)
@@ -91,7 +99,7 @@ def up(ctx: click.Context, profile_name: str, provider: str, dry_run: bool) -> N
         _fail(f"a {active.provider} cluster is up; stop it first with `kprep cluster down`")
     start = time.monotonic()
     try:
-        chosen = _provider_for(ctx, provider)
+        chosen = make_provider(provider, course_root, node_image=node_image)
         chosen.up(profile, dry_run=dry_run, echo=_echo)
     except ClusterError as exc:
         _fail(str(exc))

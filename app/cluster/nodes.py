@@ -13,6 +13,10 @@ from typing import Any
 
 from app.k8s.resources import int_quantity, is_device_resource, pod_request
 
+PROFILE_NODE_LABEL = "kprep.dev/node"
+"""On every node a provider creates: the profile node it realises. kwok names nodes after
+it; kind names them itself (`kprep-worker3`), so this label is how both are read alike."""
+
 
 @dataclass(frozen=True)
 class DeviceUsage:
