@@ -25,6 +25,8 @@ _LAZY: dict[str, str] = {
     "lesson": "app.cli_app:lesson",
     "progress": "app.cli_app:progress",
     "reset": "app.cli_app:reset",
+    "interview": "app.cli_app:interview",
+    "review": "app.cli_app:review",
 }
 _LAZY_HELP: dict[str, str] = {
     "cluster": "Start, stop and inspect the local cluster with fake GPU nodes.",
@@ -32,6 +34,8 @@ _LAZY_HELP: dict[str, str] = {
     "lesson": "Open a track's lesson in the terminal app.",
     "progress": "Print your progress.",
     "reset": "Restore a scenario's starter in your workspace.",
+    "interview": "A timed mock interview with a scorecard.",
+    "review": "Review the concepts due today.",
 }
 
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from textual import events, on
 from textual.app import App
@@ -44,9 +44,10 @@ terminal window sends SIGHUP; `kill` and system shutdown send SIGTERM)."""
 class Start:
     """The first screen: the home screen, a scenario or a lesson."""
 
-    kind: Literal["home", "scenario", "lesson"] = "home"
+    kind: Literal["home", "scenario", "lesson", "interview", "review"] = "home"
     target: str | None = None
-    """A scenario id, or a lesson `track` / `track#section`."""
+    """A scenario id, a lesson `track` / `track#section`, or an interview plan (JSON:
+    scenarios, minutes, track, seed)."""
 
 
 def _kprep_commands() -> type[Provider]:
@@ -71,6 +72,7 @@ class KprepApp(App[int]):
         "styles/lesson.tcss",
         "styles/dialogs.tcss",
         "styles/help.tcss",
+        "styles/interview.tcss",
     ]
     BINDINGS: ClassVar[list[BindingType]] = keys.APP_BINDINGS
     COMMANDS = App.COMMANDS | {_kprep_commands}
@@ -87,6 +89,7 @@ class KprepApp(App[int]):
         cursor_blink: bool = True,
         exit_after: Literal["mount", "ready"] | None = None,
         live_service: LiveService | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
         from app.paths import data_dir
@@ -118,6 +121,9 @@ class KprepApp(App[int]):
         self._ready_reported = False
         self._failed_writes: set[str] = set()
         self._live_service = live_service
+        self.clock = clock
+        """Monotonic seconds for the interview clock; tests pass a fake one."""
+
         self._signals_installed: list[signal.Signals] = []
 
     @property
@@ -193,6 +199,15 @@ class KprepApp(App[int]):
             track, _, section = target.partition("#")
             if await self.open_lesson(track, section or None):
                 return
+        elif kind == "interview" and target:
+            # Home underneath: leaving the interview or closing the scorecard lands there.
+            await self.push_screen(HomeScreen())
+            await self.open_interview(target)
+            return
+        elif kind == "review":
+            await self.push_screen(HomeScreen())
+            await self.open_review()
+            return
         await self.push_screen(HomeScreen())
 
     # -- navigation ---------------------------------------------------------------
@@ -225,6 +240,65 @@ class KprepApp(App[int]):
         else:
             await self.push_screen(screen)
         return True
+
+    async def open_interview(self, plan_json: str) -> bool:
+        """Start the interview a plan describes (`kprep interview` planned it)."""
+        import json
+
+        from app.course.loader import CourseError
+        from app.grading.engine import Grader
+        from app.interview.plan import InterviewPlan, weakness_from
+        from app.interview.session import InterviewSession
+        from app.tui.screens.interview import InterviewScreen
+
+        try:
+            raw = json.loads(plan_json)
+            plan = InterviewPlan(
+                tuple(raw["scenarios"]), int(raw["minutes"]), raw.get("track"), int(raw["seed"])
+            )
+            scenarios = {sid: self.course.scenario(sid) for sid in plan.scenarios}
+        except (ValueError, KeyError, TypeError, CourseError) as exc:
+            self.notify(f"cannot start the interview: {exc}", severity="error", timeout=15)
+            return False
+        graders: dict[str, Grader] = {}
+        crd_dir = self.course.crd_dir
+
+        def grade(scenario: Any, text: str) -> Any:
+            grader = graders.get(scenario.id)
+            if grader is None:
+                grader = graders[scenario.id] = Grader(scenario, crd_dir=crd_dir)
+            return grader.grade_text(text, f"{scenario.id}.yaml")
+
+        def section_title(link: str) -> str | None:
+            track, _, slug = link.partition("#")
+            try:
+                section = self.course.lesson(track).section(slug) if slug else None
+            except (KeyError, OSError):
+                return None
+            return section.title if section else None
+
+        from datetime import UTC, datetime
+
+        try:
+            weakness = weakness_from(self.store.schedule(), datetime.now(UTC))
+        except ProgressError:
+            weakness = {}
+        session = InterviewSession(
+            plan,
+            scenarios,
+            grade,
+            recorder=self.store,
+            clock=self.clock,
+            weakness=weakness,
+            section_titles=section_title,
+        )
+        await self.push_screen(InterviewScreen(session, cursor_blink=self.cursor_blink))
+        return True
+
+    async def open_review(self) -> None:
+        from app.tui.screens.review import ReviewScreen
+
+        await self.push_screen(ReviewScreen())
 
     def scenario_services(self) -> ScenarioServices:
         """What a scenario screen works with (tests build their own)."""

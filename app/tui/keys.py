@@ -69,6 +69,14 @@ HOME_BINDINGS: list[BindingType] = [
         id="home.lesson",
         tooltip="Read the highlighted track's lesson.",
     ),
+    Binding("r", "review", "Review", id="home.review", tooltip="Review the concepts due today."),
+    Binding(
+        "i",
+        "interview",
+        "Interview",
+        id="home.interview",
+        tooltip="A 45-minute mock interview: three questions, no hints, a scorecard.",
+    ),
     Binding("tab", "app.focus_next", "Switch pane", id="home.focus-next", show=False),
 ]
 
@@ -272,6 +280,47 @@ CONFIRM_BINDINGS: list[BindingType] = [
     Binding("n,escape", "answer(False)", "No", id="confirm.no"),
 ]
 
+INTERVIEW_BINDINGS: list[BindingType] = [
+    Binding(
+        "ctrl+r,f5",
+        "submit",
+        "Submit",
+        id="interview.submit",
+        priority=True,
+        tooltip="Hand in the manifest or the answer and move on (the clock does it at zero).",
+    ),
+    # Priority: the editor's own escape (focus the results) has nothing to go to here.
+    Binding(
+        "escape",
+        "leave",
+        "Leave",
+        id="interview.leave",
+        priority=True,
+        tooltip="Leave the interview.",
+    ),
+]
+
+DEBRIEF_BINDINGS: list[BindingType] = [
+    Binding("1", "grade('again')", "Again", id="debrief.again"),
+    Binding("2", "grade('hard')", "Hard", id="debrief.hard"),
+    Binding("3", "grade('good')", "Good", id="debrief.good"),
+    Binding("4", "grade('easy')", "Easy", id="debrief.easy"),
+    Binding(
+        "s", "skip_rest", "Scorecard", id="debrief.scorecard", tooltip="Skip to the scorecard."
+    ),
+]
+
+SCORECARD_BINDINGS: list[BindingType] = [
+    Binding("1", "study(1)", "Study 1", id="scorecard.study-1", tooltip="Open the lesson."),
+    Binding("2", "study(2)", "Study 2", id="scorecard.study-2", tooltip="Open the lesson."),
+    Binding("3", "study(3)", "Study 3", id="scorecard.study-3", tooltip="Open the lesson."),
+    Binding("escape,q", "close", "Close", id="scorecard.close"),
+]
+
+REVIEW_BINDINGS: list[BindingType] = [
+    Binding("escape,q", "close", "Close", id="review.close"),
+]
+
 HELP_BINDINGS: list[BindingType] = [
     Binding("escape,q,f1,question_mark", "close", "Close", id="help.close"),
 ]
@@ -290,6 +339,10 @@ def binding_sections() -> list[tuple[str, list[Binding]]]:
         ("Reference answer", REFERENCE_BINDINGS),
         ("Cluster placement", PLACEMENT_BINDINGS),
         ("Confirmation", CONFIRM_BINDINGS),
+        ("Mock interview", INTERVIEW_BINDINGS),
+        ("Interview debrief", DEBRIEF_BINDINGS),
+        ("Interview scorecard", SCORECARD_BINDINGS),
+        ("Review queue", REVIEW_BINDINGS),
     ]
     return [
         (title, [b for b in bindings if isinstance(b, Binding)]) for title, bindings in sections

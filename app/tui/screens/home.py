@@ -46,6 +46,8 @@ class HomeScreen(Screen[None]):
         self._course_notes: list[str] = []
         self._first_resume = True
         self._columns_width = 0
+        self.due_count = 0
+        """Concepts due today, as last shown."""
 
     @property
     def kapp(self) -> KprepApp:
@@ -56,6 +58,7 @@ class HomeScreen(Screen[None]):
         with Horizontal(id="home-banner"):
             yield Static(id="continue")
             yield Static(id="next")
+        yield Static(id="due-today")
         with Horizontal(id="home-body"):
             with Vertical(id="tracks-pane"):
                 yield Static("Tracks", classes="pane-title")
@@ -128,6 +131,7 @@ class HomeScreen(Screen[None]):
         self.query_one("#next", Static).update(
             _banner("Next", summary.recommended, "n", everything_solved), layout=False
         )
+        self._show_due(scenarios)
         notes = self.query_one("#notes", Static)
         notes.update("\n".join(f"note: {n}" for n in summary.notes[:3]))
         notes.display = bool(summary.notes)
@@ -247,6 +251,63 @@ class HomeScreen(Screen[None]):
         scenario_id = event.row_key.value
         if scenario_id:
             await self.kapp.open_scenario(scenario_id)
+
+    def _show_due(self, scenarios: list[ScenarioCard]) -> None:
+        """Concepts due today and each one's drill (the review queue, without its questions:
+        naming them needs the whole course, which the review screen loads)."""
+        from datetime import UTC, datetime
+
+        from app.progress.queue import review_queue
+
+        due_line = self.query_one("#due-today", Static)
+        try:
+            store = self.kapp.store
+            due = review_queue(
+                store.due_reviews(),
+                datetime.now(UTC),
+                {s.id for s in scenarios},
+                store.concept_scenarios(),
+            )
+        except Exception as exc:  # noqa: BLE001 - ProgressError: the home screen goes on
+            due_line.update(Text(f"Due today: unavailable ({exc})", style="dim"), layout=False)
+            return
+        self.due_count = len(due)
+        text = Text()
+        text.append("Due today ", style="bold")
+        text.append("[r] ", style="dim")
+        if not due:
+            text.append("nothing to review", style="dim")
+        else:
+            shown = ", ".join(f"{d.concept} ({d.describe()})" for d in due[:3])
+            more = f" and {len(due) - 3} more" if len(due) > 3 else ""
+            text.append(f"{len(due)} concept{'s' if len(due) != 1 else ''}: {shown}{more}")
+        text.append("   Mock interview ", style="bold")
+        text.append("[i]", style="dim")
+        due_line.update(text, layout=False)
+
+    async def action_review(self) -> None:
+        await self.kapp.open_review()
+
+    async def action_interview(self) -> None:
+        """A 45-minute, three-question interview over the whole course."""
+        from datetime import UTC, datetime
+
+        from app.interview.plan import plan_interview, weakness_from
+
+        try:
+            found, _errors = self.kapp.course.load_all()
+            weakness = weakness_from(self.kapp.store.schedule(), datetime.now(UTC))
+            plan = plan_interview(found, count=min(3, len(found)), minutes=45, weakness=weakness)
+        except Exception as exc:  # noqa: BLE001 - PlanError, a course or progress error: say why
+            self.notify(f"cannot start an interview: {exc}", severity="error")
+            return
+        import json
+
+        await self.kapp.open_interview(
+            json.dumps(
+                {"scenarios": list(plan.scenarios), "minutes": 45, "track": None, "seed": plan.seed}
+            )
+        )
 
     async def action_continue(self) -> None:
         if self.summary is None:
