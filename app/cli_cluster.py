@@ -17,12 +17,12 @@ from typing import NoReturn
 import click
 
 from app.cli_common import course_from
-from app.cluster.active import clear_active, read_active, record_active
+from app.cluster.active import clear_active, cluster_root, read_active, record_active
 from app.cluster.errors import ClusterError
 from app.cluster.gc import collect
 from app.cluster.profiles import ProfileError, load_profile
 from app.cluster.provider import Provider
-from app.cluster.registry import DEFAULT_PROVIDER, make_provider
+from app.cluster.registry import DEFAULT_PROVIDER, PROVIDERS, make_provider
 from app.exitcodes import ExitCode
 
 PROVIDER_CHOICE = click.Choice(["kwok", "kind"])
@@ -118,19 +118,30 @@ def up(
     "--provider",
     type=PROVIDER_CHOICE,
     default=None,
-    help="Which cluster to delete (default: the active one, else kwok).",
+    help="Which cluster to delete (default: the active one, else whatever an interrupted "
+    "`up` left, else kwok).",
 )
 @click.pass_context
 def down(ctx: click.Context, provider: str | None) -> None:
     """Delete the cluster and everything kprep kept for it."""
 
-    chosen = _provider_for(ctx, provider)
-    try:
-        chosen.down()
-    except ClusterError as exc:
-        _fail(str(exc))
-    clear_active(chosen.name)
-    _echo(f"kprep cluster down: the {chosen.name} cluster is gone")
+    for chosen in _providers_to_stop(ctx, provider):
+        try:
+            chosen.down()
+        except ClusterError as exc:
+            _fail(str(exc))
+        clear_active(chosen.name)
+        _echo(f"kprep cluster down: the {chosen.name} cluster is gone")
+
+
+def _providers_to_stop(ctx: click.Context, requested: str | None) -> list[Provider]:
+    """The provider asked for, else the active one, else every provider that left state
+    behind (an `up` killed before it recorded itself), else kwok."""
+
+    if requested is not None or read_active() is not None:
+        return [_provider_for(ctx, requested)]
+    left = [name for name in PROVIDERS if (cluster_root() / name).exists()]
+    return [make_provider(name, _course_root(ctx)) for name in left or [DEFAULT_PROVIDER]]
 
 
 @cluster.command()
@@ -153,7 +164,9 @@ def status(ctx: click.Context, provider: str | None, fmt: str) -> None:
             click.echo(
                 json.dumps(
                     {
-                        "name": row.name,
+                        # The profile's name for the node (kind names its own nodes).
+                        "name": row.profile_node or row.name,
+                        "nodeName": row.name,
                         "ready": row.ready,
                         "gpuType": _gpu_type(row.labels),
                         "gpusAllocatable": row.gpu_allocatable,
@@ -190,8 +203,11 @@ def status(ctx: click.Context, provider: str | None, fmt: str) -> None:
         pods = ", ".join(p.split("/", 1)[1] for p in row.pods[:3])
         if len(row.pods) > 3:
             pods += f" (+{len(row.pods) - 3})"
+        shown = row.name
+        if row.profile_node and row.profile_node != row.name:
+            shown = f"{row.profile_node} ({row.name})"
         table.add_row(
-            row.name,
+            shown,
             "yes" if row.ready else "[red]no[/]",
             _gpu_type(row.labels),
             devices or "-",

@@ -10,6 +10,7 @@ on the GPU workers and registers each node's device resources with its kubelet.
 - `images`: the node image (public, or built offline), the plugin image, the
   placeholder;
 - `preflight`: kind, Docker and the host's limits, and kind's failures in a few lines;
+- `runner`: the kind and docker commands (create, delete, kubeconfig) and their errors;
 - `provider`: `KindProvider` (`up`, `down`, `status`, `ensure_profile`, `runnable`).
 
 **Same verdicts as kwok, and what differs** (scenarios/README.md lists each

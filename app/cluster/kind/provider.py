@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
-import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,7 +32,7 @@ from typing import Any
 from app.cluster.active import cluster_root
 from app.cluster.crds import install_crds, profile_crds
 from app.cluster.errors import ClusterError, ClusterNotRunning, ClusterUnreachable
-from app.cluster.kind import images, preflight
+from app.cluster.kind import images, preflight, runner
 from app.cluster.kind.config import (
     CLUSTER_NAME,
     NODE_LABEL,
@@ -61,8 +59,7 @@ from app.k8s.resources import int_quantity
 MAX_KIND_WORKERS = 16
 """A worker is a container running a kubelet; past this many, use the kwok provider."""
 DEFAULT_WAIT_SECONDS = 240.0
-CREATE_TIMEOUT_SECONDS = 900.0
-CONTROL_PLANE = f"{CLUSTER_NAME}-control-plane"
+CONTROL_PLANE = runner.CONTROL_PLANE
 
 
 def pending_nodes(profile: Profile, nodes: list[dict[str, Any]]) -> list[str]:
@@ -152,9 +149,10 @@ class KindProvider:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         created_here = False
         try:
-            if CLUSTER_NAME in self._clusters(kind):
+            if CLUSTER_NAME in runner.clusters(kind):
                 self._check_reusable(profile)
                 echo(f"kind cluster {CLUSTER_NAME!r} exists (kprep created it); reusing it")
+                echo(f"node image: {self._read_state().get('nodeImage')} (when it was created)")
             else:
                 problems = preflight.preflight(facts)
                 if problems:
@@ -189,9 +187,9 @@ class KindProvider:
                     f"{len(profile.nodes)} workers"
                     + (" (cgroup v1: failCgroupV1 false)" if facts.cgroup_v1 else "")
                 )
-                self._create(kind, echo)
-                self._update_state(controlPlaneId=self._control_plane_id())
-            self._export_kubeconfig(kind)
+                runner.create(kind, self.config_path, self.kubeconfig_path, self.log_path, echo)
+                self._update_state(controlPlaneId=runner.control_plane_id())
+            runner.export_kubeconfig(kind, self.kubeconfig_path)
             self._finish(kind, profile, crds, echo)
         except BaseException:
             if created_here:
@@ -294,7 +292,7 @@ class KindProvider:
                 self._forget()
                 return
             raise
-        if CLUSTER_NAME in self._clusters(kind):
+        if CLUSTER_NAME in runner.clusters(kind):
             mismatch = self._ownership_problem(state)
             if mismatch:
                 self._forget()
@@ -302,7 +300,7 @@ class KindProvider:
                     f"{mismatch}; kprep leaves it alone. Delete it yourself with "
                     f"`kind delete cluster --name {CLUSTER_NAME}` if it is not needed."
                 )
-            self._delete(kind)
+            runner.delete(kind, self.kubeconfig_path)
         self._forget()
 
     def _forget(self) -> None:
@@ -357,114 +355,16 @@ class KindProvider:
 
     # helpers -----------------------------------------------------------------
 
-    def _clusters(self, kind: str) -> list[str]:
-        result = images.run([kind, "get", "clusters"], timeout=60)
-        if result.returncode != 0:
-            raise ClusterError(f"`kind get clusters` failed: {result.stderr.strip()}")
-        return result.stdout.split()
-
-    def _create(self, kind: str, echo: Echo) -> None:
-        """`kind create cluster`, its progress lines echoed, its reason shown when it fails."""
-        args = [
-            kind,
-            "create",
-            "cluster",
-            "--name",
-            CLUSTER_NAME,
-            "--config",
-            str(self.config_path),
-            "--kubeconfig",
-            str(self.kubeconfig_path),
-            "--wait",
-            "180s",
-            # Keep failed nodes long enough to read their kubelets' journals.
-            "--retain",
-        ]
-        lines: list[str] = []
-        process = subprocess.Popen(
-            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
-        )
-
-        def pump() -> None:
-            assert process.stdout is not None
-            for line in process.stdout:
-                lines.append(line)
-                shown = line.strip()
-                if shown.startswith("✓"):
-                    echo(f"  kind: {shown.lstrip('✓ ').strip()}")
-
-        reader = threading.Thread(target=pump, daemon=True)
-        reader.start()
-        try:
-            code = process.wait(timeout=CREATE_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired as exc:
-            process.kill()
-            process.wait()
-            raise ClusterError(
-                f"`kind create cluster` did not finish within {int(CREATE_TIMEOUT_SECONDS)}s"
-            ) from exc
-        except BaseException:
-            process.kill()
-            process.wait()
-            raise
-        finally:
-            reader.join(timeout=5)
-            self.log_path.write_text("".join(lines), encoding="utf-8")
-        if code != 0:
-            raise ClusterError(
-                f"`kind create cluster` failed (exit {code}):\n"
-                + preflight.failure_summary("".join(lines))
-                + "".join(f"\nkubelet: {reason}" for reason in self._kubelet_failures(kind))
-                + f"\n(full output: {self.log_path})"
-            )
-
-    def _kubelet_failures(self, kind: str) -> list[str]:
-        """Why the kubelets of the (retained) failed cluster exited, from their journals."""
-        listed = images.run([kind, "get", "nodes", "--name", CLUSTER_NAME], timeout=60)
-        reasons: list[str] = []
-        for node in listed.stdout.split() if listed.returncode == 0 else []:
-            journal = images.run(
-                ["docker", "exec", node, "journalctl", "-u", "kubelet", "--no-pager", "-n", "300"],
-                timeout=60,
-            )
-            for reason in preflight.kubelet_failures(journal.stdout):
-                if reason not in reasons:
-                    reasons.append(reason)
-        return reasons[:3]
-
-    def _delete(self, kind: str) -> None:
-        result = images.run(
-            [
-                kind,
-                "delete",
-                "cluster",
-                "--name",
-                CLUSTER_NAME,
-                "--kubeconfig",
-                str(self.kubeconfig_path),
-            ],
-            timeout=300,
-        )
-        if result.returncode != 0:
-            raise ClusterError(
-                f"`kind delete cluster --name {CLUSTER_NAME}` failed: "
-                + (result.stderr or result.stdout).strip()
-            )
-
     def _delete_after_failure(self, kind: str, echo: Echo) -> None:
         """Delete a cluster this `up` started creating; a second Ctrl-C cannot stop it."""
         with _sigint_ignored():
             echo(f"deleting the half-created kind cluster {CLUSTER_NAME!r}")
             try:
-                self._delete(kind)
+                runner.delete(kind, self.kubeconfig_path)
             except ClusterError as exc:
                 echo(f"could not delete it: {exc}; `kprep cluster down` retries")
                 return
             self._forget()
-
-    def _control_plane_id(self) -> str:
-        result = images.run(["docker", "inspect", "--format", "{{.Id}}", CONTROL_PLANE], timeout=60)
-        return result.stdout.strip() if result.returncode == 0 else ""
 
     def _ownership_problem(self, state: dict[str, Any]) -> str | None:
         """Why the running cluster `kprep` is not the one kprep created, or None when it is."""
@@ -476,7 +376,7 @@ class KindProvider:
         recorded = state.get("controlPlaneId")
         if state.get("phase") == "creating" and not recorded:
             return None  # kprep's own create, interrupted before it finished
-        if recorded != self._control_plane_id():
+        if recorded != runner.control_plane_id():
             return (
                 f"the kind cluster {CLUSTER_NAME!r} running now is not the one kprep created "
                 "(its control-plane container differs from kprep's record)"
@@ -520,15 +420,6 @@ class KindProvider:
 
     def _update_state(self, **changes: Any) -> None:
         self._write_state({**self._read_state(), **changes})
-
-    def _export_kubeconfig(self, kind: str) -> None:
-        result = images.run([kind, "get", "kubeconfig", "--name", CLUSTER_NAME], timeout=60)
-        if result.returncode != 0:
-            raise ClusterError(f"`kind get kubeconfig` failed: {result.stderr.strip()}")
-        self.kubeconfig_path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.kubeconfig_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(result.stdout)
 
     def _kube(self) -> Kube:
         return Kube(self.kubeconfig_path)
