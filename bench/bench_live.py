@@ -124,7 +124,9 @@ def main() -> int:
             pods = [
                 p["metadata"]["name"]
                 for p in cluster.kube.get("/api/v1/pods")["items"]
+                # kprep-system holds kind's device plugin, not an attempt's pods.
                 if p["metadata"]["namespace"].startswith("kprep-")
+                and p["metadata"]["namespace"] != "kprep-system"
             ]
             waited = 60 - max(0.0, deadline - time.monotonic())
             print(

@@ -25,6 +25,7 @@ import contextlib
 import json
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -187,7 +188,9 @@ class KindProvider:
                     f"{len(profile.nodes)} workers"
                     + (" (cgroup v1: failCgroupV1 false)" if facts.cgroup_v1 else "")
                 )
+                started = time.monotonic()
                 runner.create(kind, self.config_path, self.kubeconfig_path, self.log_path, echo)
+                echo(f"  kind create cluster took {time.monotonic() - started:.0f}s")
                 self._update_state(controlPlaneId=runner.control_plane_id())
             runner.export_kubeconfig(kind, self.kubeconfig_path)
             self._finish(kind, profile, crds, echo)
@@ -212,7 +215,9 @@ class KindProvider:
             image_id = images.build_plugin_image(image)
             if self._read_state().get("pluginImageId") != image_id:
                 echo(f"loading {image} into the {len(gpu_workers)} GPU workers")
+                started = time.monotonic()
                 images.load_plugin_image(kind, CLUSTER_NAME, image, gpu_workers)
+                echo(f"  kind load took {time.monotonic() - started:.0f}s")
                 self._update_state(pluginImageId=image_id)
             install_crds(kube, crds, echo)
             echo("applying the device plugin manifests")
@@ -221,7 +226,9 @@ class KindProvider:
                 f"waiting for {len(profile.device_nodes)} GPU nodes to advertise their GPUs "
                 f"(up to {int(self.wait_seconds)}s)"
             )
+            started = time.monotonic()
             self._wait_until_advertised(kube, profile)
+            echo(f"  every GPU advertised after {time.monotonic() - started:.0f}s")
         self._update_state(phase="ready")
         echo(
             f"kind cluster {CLUSTER_NAME!r} is up with profile {profile.name!r}; "
