@@ -223,7 +223,7 @@ def observe(
     observation = Observation(problems=problems, seconds=time.monotonic() - start)
     nodes = profile_nodes(kube.get("/api/v1/nodes").get("items") or [])
     profile_names = {
-        str(n["metadata"]["name"]): _profile_name(n) for n in nodes if n.get("metadata")
+        str(n["metadata"]["name"]): profile_name(n) for n in nodes if n.get("metadata")
     }
     events = kube.get(f"/api/v1/namespaces/{namespace}/events").get("items") or []
     observation.nodes = [_node_view(n) for n in nodes]
@@ -251,7 +251,8 @@ def profile_nodes(nodes: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return labelled or list(nodes)
 
 
-def _profile_name(node: dict[str, Any]) -> str:
+def profile_name(node: dict[str, Any]) -> str:
+    """The profile's name for a node: its `kprep.dev/node` label, else its name."""
     meta = node.get("metadata") or {}
     return str((meta.get("labels") or {}).get(PROFILE_NODE_LABEL) or meta.get("name"))
 
@@ -347,7 +348,7 @@ def _node_view(node: dict[str, Any]) -> dict[str, Any]:
     gpu_resource = node_gpu_resource(allocatable)
     gpus = int_quantity(allocatable.get(gpu_resource, "0")) if gpu_resource else 0
     return {
-        "name": _profile_name(node),
+        "name": profile_name(node),
         "labels": dict(meta.get("labels") or {}),
         "taints": [
             {k: str(t.get(k) or "") for k in ("key", "value", "effect")}

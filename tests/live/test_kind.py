@@ -208,7 +208,9 @@ def test_gpu_pod_is_placed_by_the_scheduler_and_gets_the_plugins_device(
     assert "Insufficient nvidia.com/gpu" in condition["message"], condition
 
 
-def test_an_unhealthy_device_leaves_allocatable_and_comes_back(kind_cluster: KindCluster) -> None:
+def test_after_a_kubelet_restart_the_plugin_registers_again_and_reports_health(
+    kind_cluster: KindCluster,
+) -> None:
     spec = next(s for s in kind_cluster.profile.nodes if s.device_resources.get("nvidia.com/gpu"))
     node_name = kind_cluster.node_by_profile_name()[spec.name]["metadata"]["name"]
     count = spec.device_resources["nvidia.com/gpu"]
@@ -218,6 +220,21 @@ def test_an_unhealthy_device_leaves_allocatable_and_comes_back(kind_cluster: Kin
         node = kind_cluster.kube.get(f"/api/v1/nodes/{node_name}")
         return str(node["status"]["allocatable"].get("nvidia.com/gpu"))
 
+    def registered() -> int:
+        logs = subprocess.run(
+            ["docker", "exec", node_name, "journalctl", "-u", "kubelet", "--no-pager"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
+        return logs.count("Got registration request from device plugin")
+
+    before = registered()
+    assert before >= 1
+    # A restarted kubelet forgets every plugin and recreates its socket: the plugin must
+    # notice and register again, else the kubelet never hears of its devices' health.
+    subprocess.run(["docker", "exec", node_name, "systemctl", "restart", "kubelet"], check=True)
+    _wait("the plugin to register again", lambda: registered() > before, timeout=90)
     subprocess.run(["docker", "exec", node_name, "sh", "-c", f"echo 0 > {health}"], check=True)
     try:
         _wait("allocatable to drop", lambda: allocatable() == str(count - 1), timeout=60)
