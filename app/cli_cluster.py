@@ -177,11 +177,13 @@ def status(ctx: click.Context, provider: str | None, fmt: str) -> None:
                         },
                         "taints": row.taints,
                         "pods": row.pods,
+                        "problems": list(row.problems),
                     }
                 )
             )
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     profile = f", profile {active.profile}" if active and active.provider == chosen.name else ""
@@ -208,7 +210,8 @@ def status(ctx: click.Context, provider: str | None, fmt: str) -> None:
             shown = f"{row.profile_node} ({row.name})"
         table.add_row(
             shown,
-            "yes" if row.ready else "[red]no[/]",
+            ("yes" if row.ready else "[red]no[/]")
+            + "".join(f"\n[red]{escape(p)}[/]" for p in row.problems),
             _gpu_type(row.labels),
             devices or "-",
             taints or "-",

@@ -40,6 +40,9 @@ class NodeRow:
     """`namespace/name` of the pods on the node that have not finished."""
     profile_node: str | None = None
     """The profile node it realises when the provider names nodes itself (kind); else None."""
+    problems: tuple[str, ...] = ()
+    """How the node falls short of its profile node (kind: GPUs its plugin stopped
+    advertising, e.g. the plugin crashed there); empty when it matches."""
 
     @property
     def gpu_allocatable(self) -> int:

@@ -238,6 +238,12 @@ def test_after_a_kubelet_restart_the_plugin_registers_again_and_reports_health(
     subprocess.run(["docker", "exec", node_name, "sh", "-c", f"echo 0 > {health}"], check=True)
     try:
         _wait("allocatable to drop", lambda: allocatable() == str(count - 1), timeout=60)
+        # `status` names the node that lost a GPU, by its profile name.
+        status = _kprep(kind_cluster.home, "cluster", "status", "--format", "json")
+        rows = {r["name"]: r for r in map(json.loads, status.stdout.splitlines())}
+        assert rows[spec.name]["problems"] == [
+            f"allocatable nvidia.com/gpu is {count - 1}, want {count}"
+        ], rows[spec.name]
     finally:
         subprocess.run(["docker", "exec", node_name, "rm", "-f", health], check=True)
     _wait("allocatable to come back", lambda: allocatable() == str(count), timeout=60)

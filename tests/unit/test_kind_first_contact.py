@@ -275,3 +275,34 @@ def test_only_profile_nodes_by_their_profile_names() -> None:
     # A foreign cluster (no labels): every node, by its own name.
     plain = [_node("n1", []), _node("n2", [])]
     assert [observe.profile_name(n) for n in observe.profile_nodes(plain)] == ["n1", "n2"]
+
+
+# Faults: a plugin that crashed on a node shows on that node's status row
+
+
+def test_status_says_which_node_lost_its_gpus(tmp_path: Path) -> None:
+    import json
+
+    from app.cluster.kind import KindProvider
+    from app.cluster.nodes import node_rows
+
+    provider = KindProvider(REPO, state_dir=tmp_path)
+    provider.state_path.write_text(json.dumps({"profile": "default", "phase": "ready"}))
+    ready = [{"type": "Ready", "status": "True"}]
+    nodes = []
+    for index, spec in enumerate(DEFAULT.nodes):
+        allocatable = {k: str(v) for k, v in spec.device_resources.items()}
+        if spec.name == "gpu-a100-2":
+            allocatable["nvidia.com/gpu"] = "0"  # its plugin is gone: the kubelet says 0
+        nodes.append(
+            {
+                "metadata": {
+                    "name": f"kprep-worker{index + 1}",
+                    "labels": {"kprep.dev/node": spec.name},
+                },
+                "status": {"conditions": ready, "allocatable": allocatable},
+            }
+        )
+    rows = provider._with_problems(node_rows(nodes, [], "kprep.dev/node"), nodes)
+    lost = {row.profile_node: row.problems for row in rows if row.problems}
+    assert lost == {"gpu-a100-2": ("allocatable nvidia.com/gpu is 0, want 4",)}

@@ -22,6 +22,7 @@ before the error is raised; a cluster that existed before `up` is left alone.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import signal
 import threading
@@ -52,7 +53,7 @@ from app.cluster.kind.manifests import (
 )
 from app.cluster.kube import ApiError, Kube
 from app.cluster.nodes import NodeRow, node_ready, node_rows
-from app.cluster.profiles import Profile
+from app.cluster.profiles import Profile, ProfileError, load_profile
 from app.cluster.provider import Echo
 from app.cluster.wait import WaitTimeout, poll_until
 from app.k8s.resources import int_quantity
@@ -338,7 +339,23 @@ class KindProvider:
                 f"{exc}. Is Docker running? `docker start {CONTROL_PLANE}` (and the "
                 "workers), or `kprep cluster down` then `up --provider kind`"
             ) from exc
-        return node_rows(nodes, pods, NODE_LABEL)
+        return self._with_problems(node_rows(nodes, pods, NODE_LABEL), nodes)
+
+    def _with_problems(self, rows: list[NodeRow], nodes: list[dict[str, Any]]) -> list[NodeRow]:
+        """Each profile node's shortfall against the profile (`pending_nodes`), on its row:
+        a worker whose plugin crashed shows which GPUs it lost."""
+        try:
+            profile = load_profile(str(self._read_state().get("profile")), self.course_dir)
+        except ProfileError:
+            return rows
+        by_node: dict[str, list[str]] = {}
+        for line in pending_nodes(profile, nodes):
+            where, _, what = line.partition(": ")
+            by_node.setdefault(where.split(" (node ", 1)[0], []).append(what)
+        return [
+            dataclasses.replace(row, problems=tuple(by_node.get(row.profile_node or "", ())))
+            for row in rows
+        ]
 
     def ensure_profile(self, profile: Profile, *, echo: Echo = print) -> None:
         """kind cannot reshape its workers: a cluster of another profile must be recreated."""
