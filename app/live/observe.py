@@ -51,6 +51,8 @@ STUCK_REASONS = frozenset(
     }
 )
 """A container waiting for one of these will not start by waiting longer."""
+BOUND_GRACE_SECONDS = 3.0
+"""kwok: a pod bound this long counts as placed even before kwok marks it Running."""
 
 
 @dataclass
@@ -125,9 +127,16 @@ def observe(
     applied: Sequence[dict[str, Any]],
     settle_seconds: float = SETTLE_SECONDS,
     cancel: threading.Event | None = None,
+    pods_start: bool = True,
 ) -> Observation:
-    """Wait (bounded) until the answer's pods are placed or refused, then collect everything."""
+    """Wait (bounded) until the answer's pods are placed or refused, then collect everything.
+
+    `pods_start`: the nodes really start containers (kind), so a bound pod is placed
+    once it started and not while it is stuck; else (kwok) a bound pod is placed, after
+    `BOUND_GRACE_SECONDS` for kwok to mark it Running.
+    """
     start = time.monotonic()
+    bound_since: dict[str, float] = {}
     deadline = start + settle_seconds
     expected: dict[tuple[str, str], int | None] = {owner_key(o): expected_pods(o) for o in applied}
     statefulsets_ordered = {
@@ -175,7 +184,11 @@ def observe(
             counts[top] = counts.get(top, 0) + 1
             node = (pod.get("spec") or {}).get("nodeName")
             phase = (pod.get("status") or {}).get("phase")
-            if node:
+            if node and not pods_start:
+                bound_since.setdefault(name, now)
+                if phase == "Pending" and now - bound_since[name] < BOUND_GRACE_SECONDS:
+                    unsettled += 1
+            elif node:
                 if phase == "Pending" and not _started(pod) and not _stuck(pod):
                     unsettled += 1
             elif (pod.get("status") or {}).get("nominatedNodeName"):
@@ -227,7 +240,9 @@ def observe(
     }
     events = kube.get(f"/api/v1/namespaces/{namespace}/events").get("items") or []
     observation.nodes = [_node_view(n) for n in nodes]
-    observation.pods = [_pod_view(restore(p), owners, profile_names, events) for p in pods]
+    observation.pods = [
+        _pod_view(restore(p), owners, profile_names, events if pods_start else None) for p in pods
+    ]
     observation.objects = []
     for item in planned:
         name = item.manifest["metadata"].get("name")
@@ -365,8 +380,10 @@ def _pod_view(
     pod: dict[str, Any],
     owners: dict[tuple[str, str], dict[str, Any]],
     profile_names: dict[str, str] | None = None,
-    events: Sequence[dict[str, Any]] = (),
+    events: Sequence[dict[str, Any]] | None = (),
 ) -> dict[str, Any]:
+    """The pod as live checks see it. `events` None: the nodes never start containers
+    (kwok), so a bound pod is placed; else a bound pod is placed once it started."""
     meta = pod.get("metadata") or {}
     spec = pod.get("spec") or {}
     bound_to = str(spec.get("nodeName") or "")
@@ -376,7 +393,7 @@ def _pod_view(
     why: dict[str, Any] = {}
     if refused and not node:
         why = refused
-    elif node and not _started(pod):
+    elif node and events is not None and not _started(pod):
         why = _not_started_reason(pod, events)
     return {
         "name": str(meta.get("name")),

@@ -210,6 +210,15 @@ def test_a_bound_pod_stuck_on_its_image_is_not_placed() -> None:
     assert view["node"] == "kprep-worker3"
 
 
+def test_on_kwok_a_bound_pod_is_placed_before_kwok_marks_it_running() -> None:
+    """kwok starts nothing: bound is the scheduler's verdict (events None = pods never start)."""
+    view = observe._pod_view(_pod("gpu-a100-1", "Pending"), {}, {}, None)
+    assert view["scheduled"] is True and view["reason"] == ""
+    # The same pod on kind is not placed yet, with why.
+    view = observe._pod_view(_pod("gpu-a100-1", "Pending"), {}, {}, [])
+    assert view["scheduled"] is False and view["reason"] == "NotStarted"
+
+
 def test_a_running_pod_is_placed_under_its_profile_node_name() -> None:
     running = _pod("kprep-worker3", "Running")
     view = observe._pod_view(running, {}, {"kprep-worker3": "gpu-a100-2"})

@@ -96,6 +96,7 @@ class KindProvider:
     """Creates, inspects and deletes the kind cluster `kprep` for a profile."""
 
     name = "kind"
+    starts_containers = True
 
     def __init__(
         self, course_dir: Path, state_dir: Path | None = None, node_image: str | None = None
