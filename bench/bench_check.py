@@ -103,7 +103,8 @@ def regrade(answer: Path, scenario_id: str) -> None:
         )
 
 
-_DEFINITION_REF = re.compile(r"^/api/_definitions\.json#/\$defs/(.+)$")
+# A kind's file points into _definitions.json; definitions point at each other locally.
+_DEFINITION_REF = re.compile(r"^(?:/api/_definitions\.json)?#/\$defs/(.+)$")
 
 
 def _inline(node: Any, definitions: dict[str, Any], needed: dict[str, Any]) -> Any:

@@ -333,7 +333,7 @@ def _containers_answer(count: int) -> str:
 def test_a_5000_container_answer_is_graded_and_bounded(grader):
     text = _containers_answer(5000)
     assert len(text) < 1024 * 1024
-    started = time.process_time(), time.monotonic()
+    started = time.monotonic()
     report = grader.grade_text(text, "big.yaml")
     no_internal(report)
     # The quadratic `.map` check is refused by the estimate, not run for minutes.
@@ -341,8 +341,9 @@ def test_a_5000_container_answer_is_graded_and_bounded(grader):
     assert statuses["one-whole-gpu"] == "error"
     assert "exceeded the evaluation budget" in report.checks[1].message
     assert statuses["gpu-in-limits"] == "pass"
-    # Generous here (a loaded CI machine); bench/bench_check.py measures the real figure.
-    assert time.monotonic() - started[1] < 20
+    # Not a speed test (bench/bench_check.py measures that): only "bounded", generous
+    # enough for a machine whose load multiplies wall time several times over.
+    assert time.monotonic() - started < 60
 
 
 def test_a_large_file_without_aliases_is_not_an_alias_bomb():
