@@ -61,6 +61,7 @@ OPERATOR_CRD_FILES = ("crds/jobset.yaml", "crds/trainjob.yaml", "crds/pytorchjob
 PROCESS_READY_TIMEOUT_SECONDS = 30.0
 APISERVICE_TIMEOUT_SECONDS = 30.0
 APISERVICE_RESOURCE_PATH = "/apis/apiregistration.k8s.io/v1/apiservices"
+WEBHOOK_API = "/apis/admissionregistration.k8s.io/v1"
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class ClusterAddons:
         self.paths = AddonPaths(state_dir / "addons", kubeconfig)
         self.course_dir = course_dir
         self.factor = factor
+        self._begin = time.monotonic()
 
     # -- before the control plane -----------------------------------------------------------
 
@@ -130,14 +132,22 @@ class ClusterAddons:
 
     def start(self, kube: Kube, binaries: AddonBinaries, echo: Echo) -> None:
         """Run every add-on and register it; returns once the APIs and webhooks answer."""
-        begin = time.monotonic()
-        self._ensure_crds(kube, echo)
+        self.launch(kube, binaries, echo)
+        self.finish(kube, echo)
+
+    def launch(self, kube: Kube, binaries: AddonBinaries, echo: Echo) -> set[str]:
+        """First half of `start`: the operators' CRDs, then every process not running yet.
+
+        Returns the names of the CRDs it installed. `up` calls it as soon as the API
+        answers, so the processes start while the profile's nodes and CRDs are applied.
+        """
+        self._begin = time.monotonic()
+        installed = self._ensure_crds(kube, echo)
         # kwok's Metric (serves each node's /metrics/resource) and ClusterResourceUsage
         # (each pod's usage from its kwok.x-k8s.io/usage-* annotations).
         for manifest in load_manifests("kwok-metrics.yaml"):
             _apply(kube, manifest)
-        ports = self._ports()
-        specs = process_specs(self.paths, ports)
+        specs = process_specs(self.paths, self._ports())
         if not all(processes.running_pid(self.paths, s.name) for s in specs):
             # Fresh ports for everyone: a port of the last run may be taken by now.
             processes.stop(self.paths, [s.name for s in specs])
@@ -147,6 +157,12 @@ class ClusterAddons:
             for spec in specs:
                 processes.start(self.paths, spec, binaries[spec.binary])
             echo(f"add-ons started: {', '.join(s.name for s in specs)}; logs {self.paths.logs}")
+        return installed
+
+    def finish(self, kube: Kube, echo: Echo) -> None:
+        """Second half of `start`: wait for the processes, register them, wait for the APIs."""
+        ports = self._ports()
+        specs = process_specs(self.paths, ports)
         self._wait_processes(specs)
         bundle = ca_bundle(self.paths)
         for manifest in metrics_registrations(ports, bundle):
@@ -159,12 +175,12 @@ class ClusterAddons:
         for runtime in load_manifests("trainer-runtimes.yaml"):
             _apply(kube, runtime)
         echo(
-            f"add-ons ready after {time.monotonic() - begin:.1f}s: metrics.k8s.io, "
+            f"add-ons ready after {time.monotonic() - self._begin:.1f}s: metrics.k8s.io, "
             "custom.metrics.k8s.io, external.metrics.k8s.io, JobSet, Trainer "
             f"(ClusterTrainingRuntime torch-distributed), PyTorchJob; HPA lab time ÷{self.factor}"
         )
 
-    def _ensure_crds(self, kube: Kube, echo: Echo) -> None:
+    def _ensure_crds(self, kube: Kube, echo: Echo) -> set[str]:
         missing = []
         for document in crd_documents([self.course_dir / f for f in OPERATOR_CRD_FILES]):
             try:
@@ -174,6 +190,7 @@ class ClusterAddons:
                     raise
                 missing.append(document)
         install_crds(kube, missing, echo)
+        return {str(d["metadata"]["name"]) for d in missing}
 
     def _ports(self) -> Ports:
         try:
@@ -246,11 +263,25 @@ class ClusterAddons:
 
     # -- down and status -------------------------------------------------------------------
 
-    def stop(self) -> list[str]:
-        """Stop every add-on process of this cluster; the names that were running."""
-        return processes.stop(
-            self.paths, [s.name for s in process_specs(self.paths, self._ports())]
-        )
+    def stop(self, kube: Kube | None = None) -> list[str]:
+        """Stop every add-on process of this cluster; the names that were running.
+
+        With `kube` (the cluster stays up), their webhook configurations and
+        APIServices are deleted first: a dead `failurePolicy: Fail` webhook blocks its
+        kinds, and an unavailable APIService stalls discovery and namespace deletion.
+        `down` passes none: the whole cluster goes with its etcd.
+        """
+        specs = process_specs(self.paths, self._ports())
+        if kube is not None:
+            for spec in specs:
+                if spec.webhook_port is not None:
+                    for configuration in webhook_configurations(spec.name, 0, ""):
+                        kind = configuration["kind"].lower() + "s"
+                        name = configuration["metadata"]["name"]
+                        kube.delete(f"{WEBHOOK_API}/{kind}/{name}")
+            for name in apiservice_names():
+                kube.delete(f"{APISERVICE_RESOURCE_PATH}/{name}")
+        return processes.stop(self.paths, [s.name for s in specs])
 
     def status(self) -> list[AddonRow]:
         rows = []

@@ -331,12 +331,16 @@ class KwokProvider:
         with self.kube() as kube:
             self._wait_api(kube)
             api_seconds = time.monotonic() - start
+            if addon_binaries is not None:
+                # The add-on processes start while the nodes and CRDs are applied.
+                installed = self.addons.launch(kube, addon_binaries, echo)
+                crds = [c for c in crds if c["metadata"]["name"] not in installed]
             self.apply_profile(kube, profile, echo=echo)
             install_crds(kube, crds, echo)
             self._wait_nodes_ready(kube, profile)
             dra.publish(kube, profile)
             if addon_binaries is not None:
-                self.addons.start(kube, addon_binaries, echo)
+                self.addons.finish(kube, echo)
         self._write_state(profile)
         echo(
             f"API answered after {api_seconds:.1f}s; {len(profile.nodes)} nodes Ready after "

@@ -139,11 +139,18 @@ def test_stopping_the_add_ons_leaves_no_process_and_up_brings_them_back(
     from app.cluster.addon_binaries import find_addon_binaries
 
     assert len(_addon_processes(provider.state_dir)) == 5
-    stopped = provider.addons.stop()
+    stopped = provider.addons.stop(kube)
     assert len(stopped) == 5
     try:
         assert _addon_processes(provider.state_dir) == []
         assert all(not row.running for row in provider.addons.status())
+        # Unregistered first: no dead webhook blocks JobSets, no dead APIService discovery.
+        webhooks = kube.get("/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations")
+        assert not [
+            w["metadata"]["name"] for w in webhooks["items"] if "kubeflow" in w["metadata"]["name"]
+        ]
+        apiservices = kube.get("/apis/apiregistration.k8s.io/v1/apiservices")["items"]
+        assert not [a for a in apiservices if "metrics.k8s.io" in a["metadata"]["name"]]
     finally:
         # What `cluster up` does on a running control plane whose add-ons are gone.
         provider.addons.start(kube, find_addon_binaries(), echo=lambda _line: None)
