@@ -17,12 +17,12 @@ from typing import NoReturn
 import click
 
 from app.cli_common import course_from
-from app.cluster.active import clear_active, read_active, record_active
+from app.cluster.active import clear_active, cluster_root, read_active, record_active
 from app.cluster.errors import ClusterError
 from app.cluster.gc import collect
 from app.cluster.profiles import ProfileError, load_profile
 from app.cluster.provider import Provider
-from app.cluster.registry import DEFAULT_PROVIDER, make_provider
+from app.cluster.registry import DEFAULT_PROVIDER, PROVIDERS, make_provider
 from app.exitcodes import ExitCode
 
 PROVIDER_CHOICE = click.Choice(["kwok", "kind"])
@@ -77,8 +77,16 @@ def cluster() -> None:
     is_flag=True,
     help="Print what would be created (kind: the kind config and manifests); change nothing.",
 )
+@click.option(
+    "--node-image",
+    default=None,
+    help="kind only: the node image to run (default: the pinned public kindest/node if "
+    "Docker has it or can pull it, else kprep's offline build).",
+)
 @click.pass_context
-def up(ctx: click.Context, profile_name: str, provider: str, dry_run: bool) -> None:
+def up(
+    ctx: click.Context, profile_name: str, provider: str, dry_run: bool, node_image: str | None
+) -> None:
     """Create the cluster (or reuse it) and wait until every node is Ready."""
 
     course_root = _course_root(ctx)
@@ -91,7 +99,7 @@ def up(ctx: click.Context, profile_name: str, provider: str, dry_run: bool) -> N
         _fail(f"a {active.provider} cluster is up; stop it first with `kprep cluster down`")
     start = time.monotonic()
     try:
-        chosen = _provider_for(ctx, provider)
+        chosen = make_provider(provider, course_root, node_image=node_image)
         chosen.up(profile, dry_run=dry_run, echo=_echo)
     except ClusterError as exc:
         _fail(str(exc))
@@ -110,19 +118,30 @@ def up(ctx: click.Context, profile_name: str, provider: str, dry_run: bool) -> N
     "--provider",
     type=PROVIDER_CHOICE,
     default=None,
-    help="Which cluster to delete (default: the active one, else kwok).",
+    help="Which cluster to delete (default: the active one, else whatever an interrupted "
+    "`up` left, else kwok).",
 )
 @click.pass_context
 def down(ctx: click.Context, provider: str | None) -> None:
     """Delete the cluster and everything kprep kept for it."""
 
-    chosen = _provider_for(ctx, provider)
-    try:
-        chosen.down()
-    except ClusterError as exc:
-        _fail(str(exc))
-    clear_active(chosen.name)
-    _echo(f"kprep cluster down: the {chosen.name} cluster is gone")
+    for chosen in _providers_to_stop(ctx, provider):
+        try:
+            chosen.down()
+        except ClusterError as exc:
+            _fail(str(exc))
+        clear_active(chosen.name)
+        _echo(f"kprep cluster down: the {chosen.name} cluster is gone")
+
+
+def _providers_to_stop(ctx: click.Context, requested: str | None) -> list[Provider]:
+    """The provider asked for, else the active one, else every provider that left state
+    behind (an `up` killed before it recorded itself), else kwok."""
+
+    if requested is not None or read_active() is not None:
+        return [_provider_for(ctx, requested)]
+    left = [name for name in PROVIDERS if (cluster_root() / name).exists()]
+    return [make_provider(name, _course_root(ctx)) for name in left or [DEFAULT_PROVIDER]]
 
 
 @cluster.command()
@@ -145,7 +164,9 @@ def status(ctx: click.Context, provider: str | None, fmt: str) -> None:
             click.echo(
                 json.dumps(
                     {
-                        "name": row.name,
+                        # The profile's name for the node (kind names its own nodes).
+                        "name": row.profile_node or row.name,
+                        "nodeName": row.name,
                         "ready": row.ready,
                         "gpuType": _gpu_type(row.labels),
                         "gpusAllocatable": row.gpu_allocatable,
@@ -156,11 +177,13 @@ def status(ctx: click.Context, provider: str | None, fmt: str) -> None:
                         },
                         "taints": row.taints,
                         "pods": row.pods,
+                        "problems": list(row.problems),
                     }
                 )
             )
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     profile = f", profile {active.profile}" if active and active.provider == chosen.name else ""
@@ -182,9 +205,13 @@ def status(ctx: click.Context, provider: str | None, fmt: str) -> None:
         pods = ", ".join(p.split("/", 1)[1] for p in row.pods[:3])
         if len(row.pods) > 3:
             pods += f" (+{len(row.pods) - 3})"
+        shown = row.name
+        if row.profile_node and row.profile_node != row.name:
+            shown = f"{row.profile_node} ({row.name})"
         table.add_row(
-            row.name,
-            "yes" if row.ready else "[red]no[/]",
+            shown,
+            ("yes" if row.ready else "[red]no[/]")
+            + "".join(f"\n[red]{escape(p)}[/]" for p in row.problems),
             _gpu_type(row.labels),
             devices or "-",
             taints or "-",

@@ -12,7 +12,11 @@ Not a test: it prints numbers next to the published peers.
    first-10 vs last-10 medians (no slow-down), then no attempt namespace and
    no pod left behind.
 
-Usage: .venv/bin/python bench/bench_live.py [--runs 50] [--keep-cluster]
+With `--provider kind` the same on a kind cluster (Docker, kind and the node image
+ready: `bash hack/ci-kind.sh`); goals: `up` < 90 s with cached images, a live
+check < 5 s (pods really start on kind).
+
+Usage: .venv/bin/python bench/bench_live.py [--runs 50] [--keep-cluster] [--provider kind]
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ KIND_SINGLE_NODE = (12.5, 17.1)
 
 def run(args: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
     start = time.perf_counter()
-    result = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     return time.perf_counter() - start, result
 
 
@@ -48,7 +52,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--cli-runs", type=int, default=7)
     parser.add_argument("--keep-cluster", action="store_true")
+    parser.add_argument("--provider", choices=("kwok", "kind"), default="kwok")
     args = parser.parse_args()
+    up_goal, check_goal = (15, 3) if args.provider == "kwok" else (90, 5)
 
     home = Path(tempfile.mkdtemp(prefix="kprep-bench-"))
     env = dict(os.environ, KPREP_HOME=str(home))
@@ -56,16 +62,16 @@ def main() -> int:
     print(f"KPREP_HOME={home}")
 
     # 1. bring-up
-    seconds, result = run([*KPREP, "cluster", "up"], env)
+    seconds, result = run([*KPREP, "cluster", "up", "--provider", args.provider], env)
     if result.returncode != 0:
         print(result.stderr, file=sys.stderr)
         return 1
     print(result.stderr.strip())
     low, high = KIND_SINGLE_NODE
     print(
-        f"\n[1] kprep cluster up (kwok, 8 nodes, cached binaries): {seconds:.1f}s wall "
-        f"| kind single node: {low}-{high}s | goal < 15s: "
-        f"{'OK' if seconds < 15 else 'MISSED'}"
+        f"\n[1] kprep cluster up ({args.provider}, 8 nodes, cached binaries/images): "
+        f"{seconds:.1f}s wall | kind single node: {low}-{high}s | goal < {up_goal}s: "
+        f"{'OK' if seconds < up_goal else 'MISSED'}"
     )
 
     try:
@@ -79,8 +85,8 @@ def main() -> int:
             cli.append(took)
         print(
             f"[2] kprep check --live, end to end ({args.cli_runs} runs): median "
-            f"{median(cli):.2f}s, min {min(cli):.2f}s, max {max(cli):.2f}s | goal < 3s: "
-            f"{'OK' if median(cli) < 3 else 'MISSED'}"
+            f"{median(cli):.2f}s, min {min(cli):.2f}s, max {max(cli):.2f}s | goal < "
+            f"{check_goal}s: {'OK' if median(cli) < check_goal else 'MISSED'}"
         )
 
         # 3. fifty in a row, in process
@@ -118,7 +124,9 @@ def main() -> int:
             pods = [
                 p["metadata"]["name"]
                 for p in cluster.kube.get("/api/v1/pods")["items"]
+                # kprep-system holds kind's device plugin, not an attempt's pods.
                 if p["metadata"]["namespace"].startswith("kprep-")
+                and p["metadata"]["namespace"] != "kprep-system"
             ]
             waited = 60 - max(0.0, deadline - time.monotonic())
             print(
@@ -129,7 +137,7 @@ def main() -> int:
             cluster.close()
     finally:
         if not args.keep_cluster:
-            took, _ = run([*KPREP, "cluster", "down"], env)
+            took, _ = run([*KPREP, "cluster", "down", "--provider", args.provider], env)
             print(f"kprep cluster down: {took:.1f}s")
             import shutil
 

@@ -151,6 +151,7 @@ class KwokProvider:
     """Creates, inspects and deletes kprep's kwok cluster."""
 
     name = "kwok"
+    starts_containers = False
 
     def __init__(
         self, course_dir: Path, state_dir: Path | None = None, bin_dir: Path | None = None

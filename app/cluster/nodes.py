@@ -13,6 +13,10 @@ from typing import Any
 
 from app.k8s.resources import int_quantity, is_device_resource, pod_request
 
+PROFILE_NODE_LABEL = "kprep.dev/node"
+"""On every node a provider creates: the profile node it realises. kwok names nodes after
+it; kind names them itself (`kprep-worker3`), so this label is how both are read alike."""
+
 
 @dataclass(frozen=True)
 class DeviceUsage:
@@ -36,6 +40,9 @@ class NodeRow:
     """`namespace/name` of the pods on the node that have not finished."""
     profile_node: str | None = None
     """The profile node it realises when the provider names nodes itself (kind); else None."""
+    problems: tuple[str, ...] = ()
+    """How the node falls short of its profile node (kind: GPUs its plugin stopped
+    advertising, e.g. the plugin crashed there); empty when it matches."""
 
     @property
     def gpu_allocatable(self) -> int:

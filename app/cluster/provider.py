@@ -26,6 +26,9 @@ class Provider(Protocol):
     """A way to run a profile as a cluster (kwok, kind)."""
 
     name: str
+    starts_containers: bool
+    """Whether the nodes really start containers (kind) or only mark pods Running (kwok).
+    The live grader counts a bound pod as placed only once it started where they do."""
 
     @property
     def kubeconfig_path(self) -> Path:

@@ -16,8 +16,13 @@ PROVIDERS: tuple[str, ...] = ("kwok", "kind")
 DEFAULT_PROVIDER = "kwok"
 
 
-def make_provider(name: str, course_dir: Path) -> Provider:
-    """The provider called `name`, working on the course in `course_dir`."""
+def make_provider(name: str, course_dir: Path, *, node_image: str | None = None) -> Provider:
+    """The provider called `name`, working on the course in `course_dir`.
+
+    `node_image` (`--node-image`) is the kind node image to use; only kind has one.
+    """
+    if node_image is not None and name != "kind":
+        raise ClusterError(f"--node-image is for the kind provider, not {name}")
     # Imports deferred for start-up cost: `kprep check --live` on kwok never loads kind.
     if name == "kwok":
         from app.cluster.kwok import KwokProvider
@@ -26,5 +31,5 @@ def make_provider(name: str, course_dir: Path) -> Provider:
     if name == "kind":
         from app.cluster.kind import KindProvider
 
-        return KindProvider(course_dir)
+        return KindProvider(course_dir, node_image=node_image)
     raise ClusterError(f"unknown provider {name!r} (known: {', '.join(PROVIDERS)})")

@@ -31,6 +31,10 @@ _TAINTS_UNNAMED = re.compile(r"(\d+) node\(s\) had untolerated taint\(s\)(?! \{)
 _INSUFFICIENT = re.compile(r"(\d+) Insufficient ([A-Za-z0-9./_-]+)")
 
 
+def _carried(nodes: Sequence[dict[str, Any]], key: str) -> bool:
+    return any(t.get("key") == key for node in nodes for t in node.get("taints") or [])
+
+
 def _taint_effect(nodes: Sequence[dict[str, Any]], key: str, value: str) -> str:
     for node in nodes:
         for taint in node.get("taints") or []:
@@ -197,7 +201,10 @@ def explain(
     main = message.split(" preemption:", 1)[0]
     advice: list[str] = []
     for match in _TAINT.finditer(main):
-        advice.append(_taint_advice(match, nodes))
+        # Only taints a node of the profile carries: kind's control-plane node is in the
+        # scheduler's count but not in the profile, and tolerating it is never the fix.
+        if not nodes or _carried(nodes, match.group(2).partition(":")[0].strip()):
+            advice.append(_taint_advice(match, nodes))
     for match in _TAINTS_UNNAMED.finditer(main):
         advice.extend(_unnamed_taint_advice(match.group(1), nodes, tolerations))
     for match in _INSUFFICIENT.finditer(main):

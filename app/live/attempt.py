@@ -265,6 +265,7 @@ def grade_live(
             cancel,
             say,
             in_order=scenario.apply_in_order,
+            pods_start=cluster.starts_containers,
         )
         if observation is None:
             return report
@@ -330,6 +331,7 @@ def _run_attempt(
     say: Echo,
     *,
     in_order: bool = False,
+    pods_start: bool = True,
 ) -> Observation | None:
     for item in planned:
         if item.resource.namespaced:
@@ -386,9 +388,9 @@ def _run_attempt(
         applied.append(response.body)
         if in_order and expected_pods(response.body) != 0:
             say(f"applied {item.doc.describe()}; waiting for its pods before the next object")
-            observe(kube, namespace, planned, applied, settle_seconds, cancel)
+            observe(kube, namespace, planned, applied, settle_seconds, cancel, pods_start)
     say(f"applied {len(applied)} object(s) in namespace {namespace}; waiting for the scheduler")
-    return observe(kube, namespace, planned, applied, settle_seconds, cancel)
+    return observe(kube, namespace, planned, applied, settle_seconds, cancel, pods_start)
 
 
 def run_live_checks(

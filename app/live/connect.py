@@ -31,6 +31,11 @@ class LiveCluster:
     provider: Provider | None = None
     """kprep's provider for the cluster; None for a foreign context."""
 
+    @property
+    def starts_containers(self) -> bool:
+        """Whether pods really start (kind, a foreign cluster) or are only marked Running."""
+        return self.provider.starts_containers if self.provider is not None else True
+
     def runnable(self, manifest: dict[str, Any]) -> dict[str, Any] | None:
         """What to apply for real when it differs from the answer (see `Provider.runnable`)."""
         return self.provider.runnable(manifest) if self.provider is not None else None

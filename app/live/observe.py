@@ -2,9 +2,21 @@
 
 `observe` waits (at most `SETTLE_SECONDS`) until every pod the answer's
 objects should create exists and is bound to a node or refused by the
-scheduler (PodScheduled=False with its reason), and HPAs have conditions;
-then it reads back the objects, pods, nodes and events as the plain views
-live checks see (the contract in scenarios/README.md).
+scheduler (PodScheduled=False with its reason), every bound pod has started
+or is stuck with the kubelet's reason (ErrImagePull, CreateContainerError, ...:
+on a provider whose nodes start containers), and HPAs have conditions; then it
+reads back the objects, pods, nodes and events as the plain views live checks
+see (the contract in scenarios/README.md).
+
+Three things make both providers look alike to a check:
+
+- objects and pods are read back as the answer wrote them
+  (`app.cluster.originals.restore` undoes a provider's rewrite);
+- `nodes` are the profile's nodes, by their profile names (the
+  `kprep.dev/node` label; a kind cluster's control plane is not one), and each
+  pod's `node` is that name;
+- a pod counts as placed (`scheduled`) only once it started: bound to a node
+  but never Running, it is reported with the kubelet's reason.
 """
 
 from __future__ import annotations
@@ -16,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.cluster.kube import ApiError, Kube, Resource
+from app.cluster.nodes import PROFILE_NODE_LABEL
+from app.cluster.originals import restore
 from app.k8s.pods import expected_pods
 from app.k8s.resources import int_quantity, node_gpu_resource
 from app.live import advice
@@ -34,8 +48,21 @@ ENDPOINTS_SECONDS = 5.0
 SETTLE_SECONDS = 20.0
 """Upper bound on waiting for the scheduler and controllers."""
 POLL_SECONDS = 0.2
+STUCK_REASONS = frozenset(
+    {
+        "ErrImagePull",
+        "ImagePullBackOff",
+        "InvalidImageName",
+        "ErrImageNeverPull",
+        "CreateContainerError",
+        "CreateContainerConfigError",
+        "RunContainerError",
+        "CrashLoopBackOff",
+    }
+)
+"""A container waiting for one of these will not start by waiting longer."""
 BOUND_GRACE_SECONDS = 3.0
-"""A pod bound to a node but still Pending this long counts as placed (kind pulls images)."""
+"""kwok: a pod bound this long counts as placed even before kwok marks it Running."""
 
 
 @dataclass
@@ -114,9 +141,16 @@ def observe(
     applied: Sequence[dict[str, Any]],
     settle_seconds: float = SETTLE_SECONDS,
     cancel: threading.Event | None = None,
+    pods_start: bool = True,
 ) -> Observation:
-    """Wait (bounded) until the answer's pods are placed or refused, then collect everything."""
+    """Wait (bounded) until the answer's pods are placed or refused, then collect everything.
+
+    `pods_start`: the nodes really start containers (kind), so a bound pod is placed
+    once it started and not while it is stuck; else (kwok) a bound pod is placed, after
+    `BOUND_GRACE_SECONDS` for kwok to mark it Running.
+    """
     start = time.monotonic()
+    bound_since: dict[str, float] = {}
     deadline = start + settle_seconds
     expected: dict[tuple[str, str], int | None] = {
         owner_key(o): expected_pods(o, operators=o.get("kind") in RUNNING_OPERATOR_KINDS)
@@ -132,7 +166,6 @@ def observe(
     needs_owners = any(o.get("kind") in OWNER_CHAIN_KINDS for o in applied)
     needs_jobsets = any(o.get("kind") in ("TrainJob", "JobSet") for o in applied)
     daemonsets = [o for o in applied if o.get("kind") == "DaemonSet"]
-    bound_since: dict[str, float] = {}
     pods: list[dict[str, Any]] = []
     owners: dict[tuple[str, str], dict[str, Any]] = {}
     problems: list[str] = []
@@ -173,9 +206,12 @@ def observe(
             counts[top] = counts.get(top, 0) + 1
             node = (pod.get("spec") or {}).get("nodeName")
             phase = (pod.get("status") or {}).get("phase")
-            if node:
+            if node and not pods_start:
                 bound_since.setdefault(name, now)
                 if phase == "Pending" and now - bound_since[name] < BOUND_GRACE_SECONDS:
+                    unsettled += 1
+            elif node:
+                if phase == "Pending" and not _started(pod) and not _stuck(pod):
                     unsettled += 1
             elif (pod.get("status") or {}).get("nominatedNodeName"):
                 # Preemption under way: the scheduler has evicted victims for this pod
@@ -220,10 +256,21 @@ def observe(
             break
         time.sleep(POLL_SECONDS)
     observation = Observation(problems=problems, seconds=time.monotonic() - start)
-    observation.nodes = [_node_view(n) for n in kube.get("/api/v1/nodes").get("items") or []]
+    nodes = profile_nodes(kube.get("/api/v1/nodes").get("items") or [])
+    profile_names = {
+        str(n["metadata"]["name"]): profile_name(n) for n in nodes if n.get("metadata")
+    }
+    events = kube.get(f"/api/v1/namespaces/{namespace}/events").get("items") or []
+    observation.nodes = [_node_view(n) for n in nodes]
     observation.services = _services(kube, namespace, pods, deadline)
     views = training_views(pods, observation.services, namespace)
-    observation.pods = [{**_pod_view(p, owners), **views[p["metadata"]["name"]]} for p in pods]
+    observation.pods = [
+        {
+            **_pod_view(restore(p), owners, profile_names, events if pods_start else None),
+            **views[p["metadata"]["name"]],
+        }
+        for p in pods
+    ]
     observation.tree = [
         node.to_json() for node in read_tree(kube, namespace, rendezvous_summaries(views))
     ]
@@ -234,12 +281,10 @@ def observe(
             body = kube.get(item.resource.path(namespace, name))
         except ApiError:
             continue
+        body = restore(body)
         observation.objects.append(body)
         observation.server_objects.append((item.doc, body))
-    observation.events = [
-        _event_view(e)
-        for e in kube.get(f"/api/v1/namespaces/{namespace}/events").get("items") or []
-    ]
+    observation.events = [_event_view(e) for e in events]
     return observation
 
 
@@ -281,6 +326,73 @@ def _listed(service: dict[str, Any], pods: list[dict[str, Any]]) -> bool:
     return True
 
 
+def profile_nodes(nodes: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The nodes that realise the profile (labelled with their profile name), or every node
+    when none is (a foreign cluster reached with --context)."""
+    labelled = [
+        n for n in nodes if PROFILE_NODE_LABEL in ((n.get("metadata") or {}).get("labels") or {})
+    ]
+    return labelled or list(nodes)
+
+
+def profile_name(node: dict[str, Any]) -> str:
+    """The profile's name for a node: its `kprep.dev/node` label, else its name."""
+    meta = node.get("metadata") or {}
+    return str((meta.get("labels") or {}).get(PROFILE_NODE_LABEL) or meta.get("name"))
+
+
+def _started(pod: dict[str, Any]) -> bool:
+    """Whether any of the pod's containers ever ran (its phase, else its container states)."""
+    status = pod.get("status") or {}
+    if status.get("phase") in ("Running", "Succeeded"):
+        return True
+    for container in status.get("containerStatuses") or []:
+        state = container.get("state") or {}
+        last = container.get("lastState") or {}
+        if "running" in state or "terminated" in state or "terminated" in last:
+            return True
+    return False
+
+
+def _stuck(pod: dict[str, Any]) -> dict[str, str] | None:
+    """The first container (init containers first) waiting for a reason that waiting will not
+    fix, as {reason, message}; None when there is none."""
+    status = pod.get("status") or {}
+    for key in ("initContainerStatuses", "containerStatuses"):
+        for container in status.get(key) or []:
+            waiting = (container.get("state") or {}).get("waiting") or {}
+            if waiting.get("reason") in STUCK_REASONS:
+                return {
+                    "reason": str(waiting.get("reason")),
+                    "message": str(waiting.get("message") or ""),
+                }
+    return None
+
+
+def _not_started_reason(pod: dict[str, Any], events: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """Why a bound pod never started: its stuck container's reason, else its latest warning
+    event (a volume that cannot be mounted), else its containers' waiting reason."""
+    stuck = _stuck(pod)
+    if stuck:
+        return stuck
+    name = (pod.get("metadata") or {}).get("name")
+    warnings = [
+        e
+        for e in events
+        if e.get("type") == "Warning"
+        and (e.get("involvedObject") or {}).get("kind") == "Pod"
+        and (e.get("involvedObject") or {}).get("name") == name
+    ]
+    if warnings:
+        last = warnings[-1]
+        return {"reason": str(last.get("reason") or ""), "message": str(last.get("message") or "")}
+    for container in (pod.get("status") or {}).get("containerStatuses") or []:
+        waiting = (container.get("state") or {}).get("waiting") or {}
+        if waiting.get("reason"):
+            return {"reason": str(waiting["reason"]), "message": str(waiting.get("message") or "")}
+    return {"reason": "NotStarted", "message": "bound to a node, but no container started"}
+
+
 def _refused_creates(
     kube: Kube, namespace: str, owners: dict[tuple[str, str], dict[str, Any]]
 ) -> dict[tuple[str, str], list[str]]:
@@ -320,7 +432,7 @@ def _node_view(node: dict[str, Any]) -> dict[str, Any]:
     gpu_resource = node_gpu_resource(allocatable)
     gpus = int_quantity(allocatable.get(gpu_resource, "0")) if gpu_resource else 0
     return {
-        "name": str(meta.get("name")),
+        "name": profile_name(node),
         "labels": dict(meta.get("labels") or {}),
         "taints": [
             {k: str(t.get(k) or "") for k in ("key", "value", "effect")}
@@ -333,20 +445,35 @@ def _node_view(node: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _pod_view(pod: dict[str, Any], owners: dict[tuple[str, str], dict[str, Any]]) -> dict[str, Any]:
+def _pod_view(
+    pod: dict[str, Any],
+    owners: dict[tuple[str, str], dict[str, Any]],
+    profile_names: dict[str, str] | None = None,
+    events: Sequence[dict[str, Any]] | None = (),
+) -> dict[str, Any]:
+    """The pod as live checks see it. `events` None: the nodes never start containers
+    (kwok), so a bound pod is placed; else a bound pod is placed once it started."""
     meta = pod.get("metadata") or {}
     spec = pod.get("spec") or {}
-    node = str(spec.get("nodeName") or "")
+    bound_to = str(spec.get("nodeName") or "")
+    node = (profile_names or {}).get(bound_to, bound_to)
     refused = _unschedulable(pod)
     owner_kind, owner_name = _top_owner(pod, owners)
+    why: dict[str, Any] = {}
+    if refused and not node:
+        why = refused
+    elif node and events is not None and not _started(pod):
+        why = _not_started_reason(pod, events)
     return {
         "name": str(meta.get("name")),
         "labels": dict(meta.get("labels") or {}),
         "node": node,
         "phase": str((pod.get("status") or {}).get("phase") or "Pending"),
-        "scheduled": bool(node),
-        "reason": str(refused.get("reason") or "") if refused and not node else "",
-        "message": str(refused.get("message") or "") if refused and not node else "",
+        # Placed means running: a pod bound to a node whose containers never start
+        # (ErrImagePull, a missing ConfigMap) does not count.
+        "scheduled": bool(node) and not why,
+        "reason": str(why.get("reason") or ""),
+        "message": str(why.get("message") or ""),
         "owner": {"kind": owner_kind, "name": owner_name},
         "spec": spec,
         # The API server computes the QoS class at admission: the authority on it.

@@ -21,6 +21,7 @@ from app.grading.report import Report
 from app.k8s.resources import int_quantity, is_gpu_resource
 from app.live.attempt import grade_live
 from app.live.connect import LiveCluster, connect
+from app.live.observe import profile_name, profile_nodes
 
 
 @dataclass(frozen=True)
@@ -61,10 +62,12 @@ def node_gpus(cluster: LiveCluster) -> list[NodeGpus]:
     except ApiError:
         return []
     nodes = []
-    for item in items:
+    # The profile's nodes by their profile names, as placements name them (kind names its
+    # own nodes and adds a control plane).
+    for item in profile_nodes(items):
         allocatable = (item.get("status") or {}).get("allocatable") or {}
         gpus = sum(int_quantity(v) for k, v in allocatable.items() if is_gpu_resource(str(k)))
-        nodes.append(NodeGpus(str((item.get("metadata") or {}).get("name")), gpus))
+        nodes.append(NodeGpus(profile_name(item), gpus))
     return nodes
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 from app.grading.engine import Grader
 from app.grading.report import Placement, Report
@@ -54,10 +55,11 @@ def finish(
     pending_messages = [
         (p["message"], p["spec"].get("tolerations"))
         for p in observation.pods
-        if not p["scheduled"] and p["message"]
+        if not p["scheduled"] and p["message"] and not p["node"]
     ]
     summary = advice.summarize(pending_messages, observation.nodes)
-    extra = "; ".join(observation.problems)
+    never_started = sorted({_never_started(p) for p in observation.pods if _bound_not_started(p)})
+    extra = "; ".join([*never_started, *observation.problems])
     hint = "; ".join(part for part in (summary, extra) if part)
     for result in results:
         if result.status in ("fail", "error") and hint:
@@ -66,7 +68,9 @@ def finish(
     placement: list[Placement] = []
     for pod in sorted(observation.pods, key=lambda p: p["name"]):
         reason = ""
-        if not pod["scheduled"]:
+        if _bound_not_started(pod):
+            reason = _never_started(pod)
+        elif not pod["scheduled"]:
             plain = "; ".join(
                 advice.explain(pod["message"], observation.nodes, pod["spec"].get("tolerations"))
             )
@@ -91,3 +95,14 @@ def finish(
             )
     for problem in observation.problems:
         report.notes.append(problem)
+
+
+def _bound_not_started(pod: dict[str, Any]) -> bool:
+    """Bound to a node by the scheduler, but its containers never started (kind)."""
+    return bool(pod["node"]) and not pod["scheduled"]
+
+
+def _never_started(pod: dict[str, Any]) -> str:
+    reason = pod["reason"] or "NotStarted"
+    message = f": {pod['message']}" if pod["message"] else ""
+    return f"pod {pod['name']} was placed on {pod['node']} but never started ({reason}{message})"

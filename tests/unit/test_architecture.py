@@ -112,7 +112,6 @@ hand-written file)."""
 
 PENDING_SPLIT = {
     "app/cluster/kwok.py",
-    "app/cluster/kind.py",
     "app/autoscale/hpa.py",
     "app/autoscale/simulate.py",
 }

@@ -75,3 +75,33 @@ def test_up_without_binaries_explains_the_build(tmp_path: Path) -> None:
 def test_unknown_profile_is_named() -> None:
     result = kprep("cluster", "up", "--profile", "nope")
     assert result.returncode == 2 and "unknown cluster profile 'nope'" in result.stderr
+
+
+def test_down_after_a_killed_kind_up_goes_to_kind(tmp_path: Path) -> None:
+    """An `up` killed mid-create leaves kind's state but no active record: `down` must not
+    fall back to kwok and leave the kind containers running."""
+    import os
+
+    kind_state = tmp_path / "home" / "data" / "cluster" / "kind"
+    kind_state.mkdir(parents=True)
+    (kind_state / "state.json").write_text('{"profile": "default", "phase": "creating"}')
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    env = {
+        **os.environ,
+        "KPREP_HOME": str(tmp_path / "home"),
+        "PATH": str(empty),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "cluster", "down"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        env=env,
+    )
+    assert result.returncode == 3, result.stderr
+    assert "kind" in result.stderr and "not found" in result.stderr, result.stderr
+    assert "kwok cluster is gone" not in result.stderr
+    assert "Traceback" not in result.stderr

@@ -28,12 +28,15 @@ from app.cluster import kind
 from app.cluster.errors import ClusterError, ClusterNotRunning, ClusterUnreachable
 from app.cluster.kind import (
     CLUSTER_NAME,
-    KIND_NODE_IMAGE,
+    DEFAULT_PLACEHOLDER_IMAGE,
+    LOCAL_NODE_IMAGE,
     NAMESPACE,
     NODE_LABEL,
-    PLACEHOLDER_IMAGE,
     PROFILE_LABEL,
+    PUBLIC_NODE_IMAGE,
+    ClusterSettings,
     KindProvider,
+    Scale,
     pending_nodes,
     render_kind_config,
     render_manifests,
@@ -59,6 +62,24 @@ DEPLOY_HEADER = (
 
 def _profile(name: str) -> Profile:
     return load_profile(name, COURSE)
+
+
+HOST_CPU_MILLIS = 2000
+HOST_MEMORY_BYTES = 24 * 1024**3
+
+
+def _settings(profile: Profile) -> ClusterSettings:
+    """What `up` would render on a 2-core, 24 GiB cgroup v1 host with kprep's node image."""
+    return ClusterSettings(
+        node_image=LOCAL_NODE_IMAGE,
+        cgroup_v1=True,
+        cni_dir=Path("/state/cni"),
+        scale=Scale.fit(profile, HOST_CPU_MILLIS, HOST_MEMORY_BYTES),
+    )
+
+
+def _config(profile: Profile) -> str:
+    return render_kind_config(profile, _settings(profile))
 
 
 def _check_golden(path: Path, text: str) -> None:
@@ -120,7 +141,7 @@ def _tolerates(tolerations: list[dict[str, Any]], taint: dict[str, str]) -> bool
 
 
 def _workers(profile: Profile) -> list[dict[str, Any]]:
-    config = yaml.safe_load(render_kind_config(profile))
+    config = yaml.safe_load(_config(profile))
     return [n for n in config["nodes"] if n["role"] == "worker"]
 
 
@@ -142,7 +163,7 @@ def test_every_course_profile_is_covered() -> None:
 
 @pytest.mark.parametrize("name", PROFILES)
 def test_kind_config_golden(name: str) -> None:
-    _check_golden(GOLDEN / f"kind-config-{name}.yaml", render_kind_config(_profile(name)))
+    _check_golden(GOLDEN / f"kind-config-{name}.yaml", _config(_profile(name)))
 
 
 @pytest.mark.parametrize("name", PROFILES)
@@ -172,13 +193,13 @@ def test_deploy_folder_matches_default_profile() -> None:
 @pytest.mark.parametrize("name", PROFILES)
 def test_kind_config_shape(name: str) -> None:
     profile = _profile(name)
-    config = yaml.safe_load(render_kind_config(profile))
+    config = yaml.safe_load(_config(profile))
     assert config["kind"] == "Cluster"
     assert config["apiVersion"] == "kind.x-k8s.io/v1alpha4"
     assert config["name"] == CLUSTER_NAME
     roles = [n["role"] for n in config["nodes"]]
     assert roles == ["control-plane"] + ["worker"] * len(profile.nodes)
-    assert {n["image"] for n in config["nodes"]} == {KIND_NODE_IMAGE} == {"kindest/node:v1.36.1"}
+    assert {n["image"] for n in config["nodes"]} == {LOCAL_NODE_IMAGE}
 
 
 @pytest.mark.parametrize("name", PROFILES)
@@ -288,10 +309,11 @@ def test_mig_node_gets_one_plugin_per_resource() -> None:
 
 @pytest.fixture
 def no_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """PATH holds only an empty folder: no docker, no kind."""
+    """PATH holds only an empty folder and the kind cache is empty: no docker, no kind."""
     empty = tmp_path / "bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     return empty
 
 
@@ -302,42 +324,61 @@ def test_dry_run_prints_config_and_manifests_without_docker(no_tools: Path, tmp_
     KindProvider(COURSE, state_dir=state).up(profile, dry_run=True, echo=lines.append)
     output = "\n".join(lines)
     documents = [d for d in yaml.safe_load_all(output) if d]
-    assert documents[0] == yaml.safe_load(render_kind_config(profile))
+    # Without Docker nothing host-dependent can be rendered, and the output says so.
+    without_docker = ClusterSettings(PUBLIC_NODE_IMAGE, False, state / "cni", None)
+    assert documents[0] == yaml.safe_load(render_kind_config(profile, without_docker))
+    assert "Docker does not answer" in output
     for manifest in render_manifests(profile):
         assert manifest in documents
     assert not state.exists(), "a dry run writes nothing"
 
 
-def test_up_without_docker_or_kind_says_how_to_install(no_tools: Path, tmp_path: Path) -> None:
+def test_up_without_docker_or_kind_says_exactly_what_to_run(no_tools: Path, tmp_path: Path) -> None:
     with pytest.raises(ClusterError) as caught:
         KindProvider(COURSE, state_dir=tmp_path / "state").up(
             _profile("default"), echo=lambda _: None
         )
     message = str(caught.value)
-    assert "docker and kind" in message
-    assert "https://docs.docker.com/get-docker/" in message
-    assert "go install sigs.k8s.io/kind@v0.32.0" in message
-    assert "--provider kwok" in message
+    assert "needs kind, not found" in message
+    assert "needs Docker" in message
+    assert f"sudo {REPO_ROOT / 'hack' / 'docker-up.sh'}" in message
+    assert "go install sigs.k8s.io/kind@v0.33.0" in message
+    assert not (tmp_path / "state").exists()
 
 
-def test_up_without_kind_names_only_kind(no_tools: Path, tmp_path: Path) -> None:
+def test_up_with_a_docker_that_does_not_answer(no_tools: Path, tmp_path: Path) -> None:
     docker = no_tools / "docker"
-    docker.write_text("#!/bin/sh\nexit 0\n")
+    docker.write_text(
+        "#!/bin/sh\n"
+        "echo 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock.' >&2\n"
+        "exit 1\n"
+    )
     docker.chmod(docker.stat().st_mode | stat.S_IXUSR)
-    with pytest.raises(ClusterError, match="needs kind, not found") as caught:
+    with pytest.raises(ClusterError) as caught:
         KindProvider(COURSE, state_dir=tmp_path / "state").up(
             _profile("default"), echo=lambda _: None
         )
-    assert "docs.docker.com" not in str(caught.value)
+    message = str(caught.value)
+    assert "the Docker daemon does not answer (Cannot connect to the Docker daemon" in message
+    assert "docker-up.sh" in message
 
 
 def test_down_and_status_without_a_cluster(no_tools: Path, tmp_path: Path) -> None:
     provider = KindProvider(COURSE, state_dir=tmp_path / "state")
     assert provider.kubeconfig_path == tmp_path / "state" / "kubeconfig"
-    with pytest.raises(ClusterError, match="kind is not on PATH"):
-        provider.down()
+    provider.down()  # nothing recorded, no kind: nothing to delete
     with pytest.raises(ClusterNotRunning, match="kprep cluster up --provider kind"):
         provider.status()
+
+
+def test_down_of_a_recorded_cluster_without_kind_says_how_to_get_kind(
+    no_tools: Path, tmp_path: Path
+) -> None:
+    provider = KindProvider(COURSE, state_dir=tmp_path / "state")
+    provider.state_dir.mkdir()
+    provider.state_path.write_text('{"profile": "default", "phase": "ready"}')
+    with pytest.raises(ClusterError, match="needs kind, not found"):
+        provider.down()
 
 
 def test_status_of_an_unreachable_cluster(tmp_path: Path) -> None:
@@ -509,7 +550,7 @@ def test_runnable_on_kind_deployment_keeps_running() -> None:
     (server,) = spec["containers"]
     assert server == {
         "name": "server",
-        "image": PLACEHOLDER_IMAGE,
+        "image": DEFAULT_PLACEHOLDER_IMAGE,
         "imagePullPolicy": "IfNotPresent",
         "resources": {"limits": {"nvidia.com/gpu": 1}},
         "env": [{"name": "MODEL", "value": "llama"}],
@@ -538,7 +579,7 @@ def test_runnable_on_kind_jobs_finish() -> None:
     (container,) = runnable_on_kind(cronjob)["spec"]["jobTemplate"]["spec"]["template"]["spec"][
         "containers"
     ]
-    assert container["image"] == PLACEHOLDER_IMAGE
+    assert container["image"] == DEFAULT_PLACEHOLDER_IMAGE
     assert container["args"] == ["-v"]
     assert "command" not in container and "readinessProbe" not in container
 
@@ -558,7 +599,7 @@ def test_runnable_on_kind_custom_resource_templates() -> None:
     specs = runnable_on_kind(job)["spec"]["pytorchReplicaSpecs"]
     for role in ("Master", "Worker"):
         (container,) = specs[role]["template"]["spec"]["containers"]
-        assert container["image"] == PLACEHOLDER_IMAGE
+        assert container["image"] == DEFAULT_PLACEHOLDER_IMAGE
         assert "args" not in container
 
 
