@@ -26,11 +26,9 @@ files and component logs in `work/clusters/kprep/`).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Sequence
@@ -42,109 +40,34 @@ import yaml
 from app.cluster import dra
 from app.cluster.active import cluster_root, record_active
 from app.cluster.addon_binaries import ADDONS_ENV
-from app.cluster.addon_config import RESOURCE_METRICS_PATH_ANNOTATION
 from app.cluster.addons import ClusterAddons
 from app.cluster.crds import install_crds, profile_crds
 from app.cluster.errors import ClusterError, ClusterNotRunning, ClusterUnreachable
-from app.cluster.kube import ApiError, Kube, Resource
+from app.cluster.host_processes import pid_files, runs_under, terminate
+from app.cluster.kube import ApiError, Kube
+from app.cluster.kwok_binaries import (
+    K8S_VERSION,
+    default_bin_dir,
+    find_binaries,
+    ports_in_use,
+)
+from app.cluster.kwok_nodes import (
+    NODE_RESOURCE,
+    SPEC_ANNOTATION,
+    node_manifest,
+)
 from app.cluster.nodes import NodeRow, node_ready, node_rows
-from app.cluster.profiles import NodeSpec, Profile
+from app.cluster.profiles import Profile
 from app.cluster.provider import Echo
 from app.cluster.wait import WaitTimeout, poll_until
-from app.paths import cache_dir
 
-K8S_VERSION = "1.36.3"
-ETCD_VERSION = "3.6.16"
-KWOK_VERSION = "0.8.0"
-"""Keep in step with hack/build-binaries.sh (a unit test compares them)."""
-BIN_DIR_ENV = "KPREP_BIN_DIR"
 CLUSTER_NAME = "kprep"
-BINARIES = (
-    "etcd",
-    "kube-apiserver",
-    "kube-controller-manager",
-    "kube-scheduler",
-    "kwok",
-    "kwokctl",
-    "kubectl",
-)
-NODE_LABEL = "kprep.dev/node"
-PROFILE_LABEL = "kprep.dev/profile"
-SPEC_ANNOTATION = "kprep.dev/node-spec"
-"""Hash of the node's profile entry: a node whose entry changed is recreated."""
-NODE_KIND = {"apiVersion": "v1", "kind": "Node"}
-NODE_RESOURCE = Resource("v1", "Node", "nodes", False)
 CONFIG_VERSION = 4
 """Bumped when the way kprep creates the cluster changes; `up` recreates older clusters."""
 STAGES_PATH = Path(__file__).with_name("kwok-stages.yaml")
 """kwok's default Stages, except that Job pods stay Running for 10 minutes (see the file)."""
 CREATE_TIMEOUT_SECONDS = 120
 READY_TIMEOUT_SECONDS = 60.0
-BUILD_HINT = "run `hack/build-binaries.sh` from a kprep checkout (needs Go 1.26; ~20 min cold)"
-
-
-def default_bin_dir() -> Path:
-    """Where hack/build-binaries.sh puts the binaries (KPREP_BIN_DIR overrides)."""
-    from_env = os.environ.get(BIN_DIR_ENV)
-    if from_env:
-        return Path(from_env).expanduser()
-    return cache_dir() / "bin" / f"k8s-v{K8S_VERSION}-etcd-v{ETCD_VERSION}-kwok-v{KWOK_VERSION}"
-
-
-def find_binaries(bin_dir: Path | None = None) -> dict[str, Path]:
-    """Name -> path of every binary the provider runs; ClusterError naming what is missing."""
-    folder = bin_dir or default_bin_dir()
-    found = {name: folder / name for name in BINARIES}
-    missing = [
-        name for name, path in found.items() if not (path.is_file() and os.access(path, os.X_OK))
-    ]
-    if missing:
-        raise ClusterError(
-            f"the kwok provider needs local control-plane binaries; missing in {folder}: "
-            f"{', '.join(missing)}.\nBuild them: {BUILD_HINT}, or point {BIN_DIR_ENV} at a "
-            "folder that has them."
-        )
-    return found
-
-
-# -- nodes from a profile -------------------------------------------------------------------
-
-
-def node_manifest(node: NodeSpec, profile: Profile) -> dict[str, Any]:
-    """The Node object for one profile node, status included."""
-    labels = {**node.labels, NODE_LABEL: node.name, PROFILE_LABEL: profile.name}
-    capacity = dict(node.capacity)
-    spec: dict[str, Any] = {}
-    if node.taints:
-        spec["taints"] = [t.as_dict() for t in node.taints]
-    body: dict[str, Any] = {
-        **NODE_KIND,
-        "metadata": {
-            "name": node.name,
-            "labels": labels,
-            "annotations": {
-                "kwok.x-k8s.io/node": "fake",
-                "node.alpha.kubernetes.io/ttl": "0",
-                # kwok serves each node's simulated usage here; metrics-server scrapes it.
-                RESOURCE_METRICS_PATH_ANNOTATION: f"/metrics/nodes/{node.name}/metrics/resource",
-            },
-        },
-        "spec": spec,
-        "status": {
-            "capacity": capacity,
-            "allocatable": dict(capacity),
-            "nodeInfo": {
-                "architecture": "amd64",
-                "operatingSystem": "linux",
-                "kubeletVersion": f"v{K8S_VERSION}",
-                "kubeProxyVersion": f"v{K8S_VERSION}",
-            },
-            "phase": "Running",
-        },
-    }
-    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
-    body["metadata"]["annotations"][SPEC_ANNOTATION] = digest
-    return body
 
 
 class KwokProvider:
@@ -384,35 +307,7 @@ class KwokProvider:
 
     def taken_ports(self, components: Sequence[str]) -> dict[str, int]:
         """Ports of `components` (from kwokctl's config) that something else listens on now."""
-        try:
-            documents = list(
-                yaml.safe_load_all((self.cluster_dir / "kwok.yaml").read_text(encoding="utf-8"))
-            )
-        except (OSError, yaml.YAMLError):
-            return {}
-        config = next(
-            (
-                d
-                for d in documents
-                if isinstance(d, dict) and d.get("kind") == "KwokctlConfiguration"
-            ),
-            {},
-        )
-        options = config.get("options") or {}
-        keys = {
-            "etcd": ("etcdPort", "etcdPeerPort"),
-            "kube-apiserver": ("kubeApiserverPort",),
-            "kube-controller-manager": ("kubeControllerManagerPort",),
-            "kube-scheduler": ("kubeSchedulerPort",),
-            "kwok-controller": ("kwokControllerPort",),
-        }
-        taken: dict[str, int] = {}
-        for component in components:
-            for key in keys.get(component, ()):
-                port = options.get(key)
-                if isinstance(port, int) and port and not _port_free(port):
-                    taken[component] = port
-        return taken
+        return ports_in_use(self.cluster_dir / "kwok.yaml", components)
 
     def _write_kubeconfig(self, text: str) -> None:
         self.kubeconfig_path.parent.mkdir(parents=True, exist_ok=True)
@@ -552,18 +447,7 @@ class KwokProvider:
         shutil.rmtree(self.state_dir, ignore_errors=True)
 
     def _kill_components(self, grace_seconds: float = 2.0) -> None:
-        pids = [pid for pid in self.component_pids().values() if self._owns(pid)]
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace_seconds
-        alive = pids
-        while alive and time.monotonic() < deadline:
-            time.sleep(0.05)
-            alive = [pid for pid in alive if _alive(pid)]
-        for pid in alive:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
+        terminate([pid for pid in self.component_pids().values() if self._owns(pid)], grace_seconds)
 
     # -- status -----------------------------------------------------------------------------
 
@@ -584,63 +468,8 @@ class KwokProvider:
 
     def _owns(self, pid: int) -> bool:
         """Whether `pid` is alive and runs one of this cluster's binaries (pids get reused)."""
-        if not _alive(pid):
-            return False
-        command = _command_line(pid)
-        return command is None or str(self.cluster_dir) in command
+        return runs_under(pid, self.cluster_dir)
 
     def component_pids(self) -> dict[str, int]:
         """Component name -> pid, from kwokctl's pid files (tests stop and restart some)."""
-        found: dict[str, int] = {}
-        pids_dir = self.cluster_dir / "pids"
-        for pid_file in sorted(pids_dir.glob("*.pid")) if pids_dir.is_dir() else []:
-            try:
-                found[pid_file.stem] = int(pid_file.read_text().strip())
-            except (OSError, ValueError):
-                continue
-        return found
-
-
-def _port_free(port: int) -> bool:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind(("0.0.0.0", port))
-        except OSError:
-            return False
-    return True
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _command_line(pid: int) -> str | None:
-    """A process's command line; None when it cannot be read."""
-    try:
-        return (
-            Path(f"/proc/{pid}/cmdline")
-            .read_bytes()
-            .replace(b"\0", b" ")
-            .decode("utf-8", "replace")
-        )
-    except OSError:
-        pass
-    try:
-        result = subprocess.run(
-            ["ps", "-o", "command=", "-p", str(pid)],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return result.stdout if result.returncode == 0 else None
+        return pid_files(self.cluster_dir / "pids")

@@ -111,7 +111,6 @@ GENERATED = {
 hand-written file)."""
 
 PENDING_SPLIT = {
-    "app/cluster/kwok.py",
     "app/autoscale/hpa.py",
     "app/autoscale/simulate.py",
 }

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.cluster import crds, kwok
+from app.cluster import crds, kwok, kwok_binaries, kwok_nodes
 from app.cluster.errors import ClusterError
 from app.cluster.profiles import list_profiles, load_profile
 from tests.conftest import REPO
@@ -18,7 +18,7 @@ from tests.conftest import REPO
 def test_every_node_advertises_its_devices_in_capacity_and_allocatable(name: str) -> None:
     profile = load_profile(name, REPO)
     for node in profile.nodes:
-        manifest = kwok.node_manifest(node, profile)
+        manifest = kwok_nodes.node_manifest(node, profile)
         status = manifest["status"]
         assert status["capacity"] == status["allocatable"]
         for resource, count in node.device_resources.items():
@@ -26,7 +26,9 @@ def test_every_node_advertises_its_devices_in_capacity_and_allocatable(name: str
         assert manifest["metadata"]["annotations"]["kwok.x-k8s.io/node"] == "fake"
         labels = manifest["metadata"]["labels"]
         assert labels["kubernetes.io/hostname"] == node.name
-        assert labels[kwok.NODE_LABEL] == node.name and labels[kwok.PROFILE_LABEL] == name
+        assert (
+            labels[kwok_nodes.NODE_LABEL] == node.name and labels[kwok_nodes.PROFILE_LABEL] == name
+        )
         assert manifest["spec"].get("taints", []) == [t.as_dict() for t in node.taints]
 
 
@@ -36,16 +38,20 @@ def test_default_profile_shape() -> None:
     assert len(a100) == 4 and all(n.gpu_count == 4 for n in a100)
     assert {n.zone for n in a100} == {"zone-a", "zone-b"}
     assert sum(n.gpu_count for n in profile.nodes) == 18
-    taint = kwok.node_manifest(a100[0], profile)["spec"]["taints"]
+    taint = kwok_nodes.node_manifest(a100[0], profile)["spec"]["taints"]
     assert taint == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]
 
 
 def test_the_node_hash_changes_with_the_profile_entry() -> None:
     profile = load_profile("default", REPO)
     node = profile.nodes[0]
-    first = kwok.node_manifest(node, profile)["metadata"]["annotations"][kwok.SPEC_ANNOTATION]
+    first = kwok_nodes.node_manifest(node, profile)["metadata"]["annotations"][
+        kwok_nodes.SPEC_ANNOTATION
+    ]
     mig = load_profile("mig", REPO)
-    other = kwok.node_manifest(mig.nodes[0], mig)["metadata"]["annotations"][kwok.SPEC_ANNOTATION]
+    other = kwok_nodes.node_manifest(mig.nodes[0], mig)["metadata"]["annotations"][
+        kwok_nodes.SPEC_ANNOTATION
+    ]
     assert first != other
 
 
@@ -61,19 +67,19 @@ def test_profile_crds_resolve_against_the_course(name: str) -> None:
 def test_versions_match_the_build_script() -> None:
     script = (REPO / "hack" / "build-binaries.sh").read_text()
     for name, value in (
-        ("K8S_VERSION", kwok.K8S_VERSION),
-        ("ETCD_VERSION", kwok.ETCD_VERSION),
-        ("KWOK_VERSION", kwok.KWOK_VERSION),
+        ("K8S_VERSION", kwok_binaries.K8S_VERSION),
+        ("ETCD_VERSION", kwok_binaries.ETCD_VERSION),
+        ("KWOK_VERSION", kwok_binaries.KWOK_VERSION),
     ):
         assert re.search(rf"^{name}={re.escape(value)}$", script, re.M), name
-    for binary in kwok.BINARIES:
+    for binary in kwok_binaries.BINARIES:
         assert binary in script
 
 
 def fake_bin_dir(tmp_path: Path, skip: str = "") -> Path:
     folder = tmp_path / "bin"
     folder.mkdir()
-    for name in kwok.BINARIES:
+    for name in kwok_binaries.BINARIES:
         if name == skip:
             continue
         path = folder / name
@@ -86,9 +92,9 @@ def test_missing_binaries_say_how_to_build_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = fake_bin_dir(tmp_path, skip="kubectl")
-    monkeypatch.setenv(kwok.BIN_DIR_ENV, str(folder))
+    monkeypatch.setenv(kwok_binaries.BIN_DIR_ENV, str(folder))
     with pytest.raises(ClusterError, match="kubectl") as info:
-        kwok.find_binaries()
+        kwok_binaries.find_binaries()
     assert "hack/build-binaries.sh" in str(info.value)
 
 
@@ -98,7 +104,7 @@ def test_kwokctl_gets_every_binary_and_never_the_users_kubeconfig(
     folder = fake_bin_dir(tmp_path)
     monkeypatch.setenv("KUBECONFIG", "/home/someone/.kube/config")
     provider = kwok.KwokProvider(REPO, state_dir=tmp_path / "state", bin_dir=folder)
-    binaries = kwok.find_binaries(folder)
+    binaries = kwok_binaries.find_binaries(folder)
     args = provider.create_args(binaries)
     assert "--kubeconfig=" in args and "--runtime" in args and "binary" in args
     for flag, name in (
@@ -151,7 +157,7 @@ def test_create_args_pass_the_stages_and_a_fast_hpa_sync(
 ) -> None:
     monkeypatch.setenv("KPREP_ADDONS", "0")
     folder = fake_bin_dir(tmp_path)
-    args = kwok.KwokProvider(REPO, bin_dir=folder).create_args(kwok.find_binaries(folder))
+    args = kwok.KwokProvider(REPO, bin_dir=folder).create_args(kwok_binaries.find_binaries(folder))
     assert args[args.index("--config") + 1] == str(kwok.STAGES_PATH)
     assert "kube-controller-manager=horizontal-pod-autoscaler-sync-period=1s" in args
     assert not any(a.startswith("--enable-crds") for a in args)
@@ -163,7 +169,7 @@ def test_create_args_with_add_ons_pass_their_config_before_the_subcommand(
     monkeypatch.delenv("KPREP_ADDONS", raising=False)
     folder = fake_bin_dir(tmp_path)
     provider = kwok.KwokProvider(REPO, state_dir=tmp_path / "state", bin_dir=folder)
-    args = provider.create_args(kwok.find_binaries(folder))
+    args = provider.create_args(kwok_binaries.find_binaries(folder))
     configs = [args[i + 1] for i, a in enumerate(args) if a == "--config"]
     assert configs == [str(kwok.STAGES_PATH), str(provider.addons.paths.kwokctl_config)]
     assert args.index("create") > args.index(configs[1])  # global flags come first
@@ -176,7 +182,7 @@ def test_nodes_point_metrics_server_at_kwoks_resource_metrics() -> None:
     from app.cluster.profiles import load_profile
 
     profile = load_profile("default", REPO)
-    node = kwok.node_manifest(profile.nodes[0], profile)
+    node = kwok_nodes.node_manifest(profile.nodes[0], profile)
     assert node["metadata"]["annotations"]["metrics.k8s.io/resource-metrics-path"] == (
         f"/metrics/nodes/{profile.nodes[0].name}/metrics/resource"
     )
