@@ -12,14 +12,11 @@ import pytest
 from rich.console import Console
 
 from app.autoscale.chart import AutoscaleChart, summary_lines
+from app.autoscale.inputs import AutoscaleInputError, pick_documents, pod_requests
 from app.autoscale.load import LoadProfile, builtin_profile
-from app.autoscale.simulate import (
-    AutoscaleInputError,
-    CapacityModel,
-    scenario_from_mapping,
-    simulate,
-    simulate_documents,
-)
+from app.autoscale.model import CapacityModel, scenario_from_mapping
+from app.autoscale.simcluster import SimDeployment, steady_state_replicas
+from app.autoscale.simulate import simulate, simulate_documents
 from app.autoscale.timeline import Sample, summarize
 from app.yamlmap import load_documents
 from tests.conftest import REPO
@@ -332,7 +329,8 @@ def test_autoscale_package_imports_no_textual_or_kubernetes():
     code = (
         "import sys\n"
         "import app.autoscale.hpa, app.autoscale.load, app.autoscale.simulate, "
-        "app.autoscale.timeline, app.autoscale.chart\n"
+        "app.autoscale.timeline, app.autoscale.chart, app.autoscale.model, "
+        "app.autoscale.inputs, app.autoscale.simcluster\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'kubernetes')]\n"
         "print(','.join(sorted(bad)))\n"
     )
@@ -352,18 +350,17 @@ def test_autoscale_package_imports_no_textual_or_kubernetes():
     ],
 )
 def test_steady_state_search_finds_the_smallest_settled_count(scenario, name):
-    from app.autoscale import simulate as sim
     from app.autoscale.hpa import HorizontalController, PodRequests, parse_hpa
 
-    _, hpa, _, deployment = sim.pick_documents(answer(scenario, name))
+    _, hpa, _, deployment = pick_documents(answer(scenario, name))
     spec = parse_hpa(hpa)
-    requests = sim._pod_requests(deployment, 0)[0] if deployment else PodRequests(())
+    requests = pod_requests(deployment, 0)[0] if deployment else PodRequests(())
     for load in (0, 1_500, 5_000, 10_000, 40_000):
         linear = spec.max_replicas
         for replicas in range(spec.min_replicas, spec.max_replicas + 1):
-            view = sim._Deployment("x", replicas, MODEL).view(0.0, load, requests)
+            view = SimDeployment("x", replicas, MODEL).view(0.0, load, requests)
             proposal = HorizontalController(spec).recommend(0.0, view)
             if proposal is None or proposal <= replicas:
                 linear = replicas
                 break
-        assert sim.steady_state_replicas(spec, MODEL, requests, load) == linear, load
+        assert steady_state_replicas(spec, MODEL, requests, load) == linear, load
