@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.authoring.lint_autoscale import lint_autoscale
 from app.authoring.patch import PatchError, apply_patch
 from app.course.catalog import CATALOG_FILE
 from app.course.loader import Course, CourseError
@@ -130,6 +131,8 @@ def lint_scenario(
                     f"(status {status})",
                     line=check.source_line,
                 )
+    for message, where, line in lint_autoscale(scenario):
+        problem(message, where, line)
     return problems
 
 

@@ -36,6 +36,7 @@ from typing import Any
 
 from app.autoscale.hpa import lab_seconds
 from app.autoscale.inputs import AutoscaleInputError, InputProblem
+from app.autoscale.load import BUILTIN_PROFILES, DEFAULT_DURATION_SECONDS, MAX_DURATION_SECONDS
 
 METRIC_KINDS = (
     "queueDepth",
@@ -146,15 +147,32 @@ def _waiting(rho: float) -> float:
     return rho * rho / (1 - rho)
 
 
+DEFAULT_LIVE_TIME_SCALE = 10.0
+"""Issue 13: a live run divides every duration by 10 unless told otherwise."""
+
+
 @dataclass(frozen=True)
 class AutoscaleScenario:
-    """A scenario's `autoscale` block: the model plus the traffic's bounds."""
+    """A scenario's `autoscale` block: the model, the traffic's bounds, and how a
+    run of it goes (load, length, lab time, the Deployment to scale)."""
 
     model: CapacityModel
     peak: float
     baseline: float
+    load: str = "spike"
+    """The built-in profile a run uses unless told otherwise, and its checks' default."""
+    duration: float = DEFAULT_DURATION_SECONDS
+    """How long a built-in profile lasts, in the answer's seconds."""
+    time_scale: float = DEFAULT_LIVE_TIME_SCALE
+    """The lab-time factor of a live run (a simulated run is exact unless told)."""
+    deployment: Mapping[str, Any] | None = None
+    """The Deployment the HPA scales, for answers that hold only the HPA."""
 
 
+_RUN_KEYS = frozenset(
+    ("capacityPerReplica", "peak", "baseline", "load", "durationSeconds", "timeScale", "deployment")
+)
+"""Keys of the block that describe the run rather than the model."""
 _MODEL_KEYS: Mapping[str, tuple[str, str]] = {
     # YAML key -> (CapacityModel field, type)
     "unit": ("unit", "str"),
@@ -184,6 +202,10 @@ def scenario_from_mapping(data: object, where: str = "autoscale") -> AutoscaleSc
           peak: 10000                # required
           baseline: 1500             # required
           readySeconds: 240          # and any other CapacityModel field, camelCase
+          load: spike                # a run's default built-in profile (default spike)
+          durationSeconds: 1200      # a built-in profile's length (default 1800)
+          timeScale: 15              # a live run's lab-time factor (default 10)
+          deployment: {...}          # the Deployment, when answers hold only the HPA
 
     Raises `AutoscaleInputError` naming `where.key` for each bad entry.
     """
@@ -214,12 +236,28 @@ def scenario_from_mapping(data: object, where: str = "autoscale") -> AutoscaleSc
     baseline = number("baseline", required=True)
     if peak is not None and baseline is not None and peak <= baseline:
         bad("peak", f"must be above baseline ({baseline:g})")
+    load = data.get("load", "spike")
+    if load not in BUILTIN_PROFILES:
+        bad("load", f"must be a built-in profile ({', '.join(BUILTIN_PROFILES)}), not {load!r}")
+    duration = number("durationSeconds", required=False, positive=True)
+    if duration is not None and not 60 <= duration <= MAX_DURATION_SECONDS:
+        bad("durationSeconds", f"must be between 60 and {MAX_DURATION_SECONDS}")
+    time_scale = number("timeScale", required=False, positive=True)
+    if time_scale is not None and time_scale < 1:
+        bad("timeScale", "must be at least 1 (1 runs in real time)")
+    deployment = data.get("deployment")
+    if deployment is not None and (
+        not isinstance(deployment, Mapping) or deployment.get("kind") != "Deployment"
+    ):
+        bad("deployment", "must be a Deployment object (apiVersion apps/v1, kind Deployment)")
+        deployment = None
     overrides: dict[str, Any] = {}
     for key, value in data.items():
-        if key in ("capacityPerReplica", "peak", "baseline"):
+        if key in _RUN_KEYS:
             continue
         if key not in _MODEL_KEYS:
-            bad(str(key), "unknown field (known: " + ", ".join(sorted(_MODEL_KEYS)) + ")")
+            known = ", ".join(sorted({*_MODEL_KEYS, *_RUN_KEYS}))
+            bad(str(key), f"unknown field (known: {known})")
             continue
         attribute, kind = _MODEL_KEYS[key]
         if kind == "str":
@@ -247,4 +285,12 @@ def scenario_from_mapping(data: object, where: str = "autoscale") -> AutoscaleSc
         bad("headroom", "must be above 1 (the hard limit is above the SLO capacity)")
     if problems or capacity is None or peak is None or baseline is None:
         raise AutoscaleInputError(problems)
-    return AutoscaleScenario(CapacityModel(capacity=capacity, **overrides), peak, baseline)
+    return AutoscaleScenario(
+        CapacityModel(capacity=capacity, **overrides),
+        peak,
+        baseline,
+        load=str(load),
+        duration=duration if duration is not None else DEFAULT_DURATION_SECONDS,
+        time_scale=time_scale if time_scale is not None else DEFAULT_LIVE_TIME_SCALE,
+        deployment=deployment,
+    )

@@ -88,6 +88,7 @@ def _check(raw: dict[str, Any], doc: Document, path: tuple[str | int, ...]) -> C
             WrongAnswer(w["name"], w["patch"]) for w in raw.get("wrongAnswers") or []
         ),
         source_line=doc.locate(path)[0],
+        load=raw.get("load"),
     )
 
 
@@ -120,8 +121,12 @@ def parse_scenario(
     live = tuple(
         _check(c, doc, ("liveChecks", i)) for i, c in enumerate(data.get("liveChecks") or [])
     )
+    behaviour = tuple(
+        _check(c, doc, ("autoscaleChecks", i))
+        for i, c in enumerate(data.get("autoscaleChecks") or [])
+    )
     seen: set[str] = set()
-    for i, check in enumerate((*checks, *live)):
+    for i, check in enumerate((*checks, *live, *behaviour)):
         if check.id in seen:
             raise CourseError(source, f"checks: id {check.id!r} repeats", check.source_line)
         seen.add(check.id)
@@ -148,6 +153,8 @@ def parse_scenario(
         allowed_kinds=tuple(data.get("allowedKinds") or ()),
         params=dict(data.get("params") or {}),
         tags=tuple(data.get("tags") or ()),
+        autoscale=dict(data["autoscale"]) if data.get("autoscale") else None,
+        autoscale_checks=behaviour,
     )
 
 
@@ -189,7 +196,7 @@ def parse_lesson(track: str, path: Path, text: str) -> Lesson:
     return Lesson(track=track, title=title, path=path, text=text, sections=tuple(sections))
 
 
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 """Bump when what the scenario cache stores changes."""
 
 
@@ -226,7 +233,11 @@ def _store_document(source: Path, doc: Document) -> None:
     path = _cache_path(source)
     if path is None:
         return
-    wanted = [p for p in doc.positions if len(p) == 2 and p[0] in ("checks", "liveChecks")]
+    wanted = [
+        p
+        for p in doc.positions
+        if len(p) == 2 and p[0] in ("checks", "liveChecks", "autoscaleChecks")
+    ]
     try:
         text = json.dumps(
             {"data": doc.data, "positions": [[list(p), *doc.positions[p]] for p in wanted]}

@@ -97,12 +97,14 @@ def test_summary_definitions_on_a_hand_made_run():
     assert summary.seconds_to_scale_down == 20  # drop at 60, settled at 2 from 80
     assert summary.time_at_max == 50  # t = 30..70
     assert summary.unmet_load_seconds == 20  # t = 20 (500 > 100) and 30 (500 > 300)
+    assert (summary.load_rise_at, summary.load_drop_at) == (20, 60)
 
 
 def test_summary_reports_none_when_a_phase_never_happens():
     flat = samples([100] * 4, [1] * 4, [1] * 4)
     summary = summarize(flat, capacity=100, max_replicas=5)
     assert summary.seconds_to_scale_up is None and summary.seconds_to_scale_down is None
+    assert summary.load_rise_at is None and summary.load_drop_at is None
     never_carried = samples([100, 900, 900, 100], [1, 2, 3, 3], [1, 3, 3, 3])
     summary = summarize(never_carried, capacity=100, max_replicas=3)
     assert summary.seconds_to_scale_up is None
@@ -289,6 +291,8 @@ def test_json_contract():
         "secondsToScaleDown",
         "timeAtMax",
         "unmetLoadSeconds",
+        "loadRiseAt",
+        "loadDropAt",
     }
     event = data["events"][0]
     assert event == {

@@ -136,7 +136,11 @@ def _parse_target_ref(spec: Mapping[str, Any], reader: _Reader) -> tuple[str, st
     path: tuple[str | int, ...] = ("spec", "scaleTargetRef")
     ref = reader.mapping(spec.get("scaleTargetRef"), path)
     if ref is None:
-        reader.fail(path, "Required value")
+        reader.fail(
+            path,
+            "Required value: the object the HPA scales, e.g. {apiVersion: apps/v1, "
+            "kind: Deployment, name: <the Deployment's name>}",
+        )
         return ("", "", "")
     kind = reader.string(ref.get("kind"), (*path, "kind")) or ""
     name = reader.string(ref.get("name"), (*path, "name")) or ""
