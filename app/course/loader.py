@@ -151,6 +151,7 @@ def parse_scenario(
         starter_name=data.get("starter", "starter.yaml"),
         profile=data.get("profile", "default"),
         allowed_kinds=tuple(data.get("allowedKinds") or ()),
+        apply_in_order=bool(data.get("applyInOrder", False)),
         params=dict(data.get("params") or {}),
         tags=tuple(data.get("tags") or ()),
         autoscale=dict(data["autoscale"]) if data.get("autoscale") else None,

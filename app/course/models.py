@@ -91,6 +91,9 @@ class Scenario:
     starter_name: str = "starter.yaml"
     profile: str = "default"
     allowed_kinds: tuple[str, ...] = ()
+    apply_in_order: bool = False
+    """Live: apply documents one at a time, each one's pods settled before the next
+    (so a preemption scenario's high-priority workload arrives last, as the prompt says)."""
     params: dict[str, Any] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
     autoscale: dict[str, Any] | None = None

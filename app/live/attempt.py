@@ -32,6 +32,7 @@ from app.course.loader import Course
 from app.course.models import Scenario
 from app.grading.engine import Grader
 from app.grading.report import CheckResult, Diagnostic, Report
+from app.k8s.pods import expected_pods
 from app.live import safety, scoped
 from app.live.apierrors import api_diagnostics, is_answer_error, warning_diagnostics
 from app.live.connect import LiveCluster, connect
@@ -250,7 +251,15 @@ def grade_live(
         created = True
         _ensure_service_account(kube, namespace)
         observation = _run_attempt(
-            kube, grader, report, planned, namespace, settle_seconds, cancel, say
+            kube,
+            grader,
+            report,
+            planned,
+            namespace,
+            settle_seconds,
+            cancel,
+            say,
+            in_order=scenario.apply_in_order,
         )
         if observation is None:
             return report
@@ -291,6 +300,8 @@ def _run_attempt(
     settle_seconds: float,
     cancel: threading.Event | None,
     say: Echo,
+    *,
+    in_order: bool = False,
 ) -> Observation | None:
     for item in planned:
         if item.resource.namespaced:
@@ -345,6 +356,9 @@ def _run_attempt(
             )
             return None
         applied.append(response.body)
+        if in_order and expected_pods(response.body) != 0:
+            say(f"applied {item.doc.describe()}; waiting for its pods before the next object")
+            observe(kube, namespace, planned, applied, settle_seconds, cancel)
     say(f"applied {len(applied)} object(s) in namespace {namespace}; waiting for the scheduler")
     return observe(kube, namespace, planned, applied, settle_seconds, cancel)
 

@@ -172,6 +172,13 @@ def observe(
         hpa_pending = [key for key in hpas if not _hpa_has_conditions(kube, namespace, key[1])]
         if not unsettled and not missing and not hpa_pending:
             break
+        refused = _refused_creates(kube, namespace, owners) if missing and not unsettled else {}
+        if refused and not hpa_pending and set(missing) <= set(refused):
+            # The controllers tried and the API server said no (a ResourceQuota, say):
+            # that is the verdict for those objects, and waiting longer changes nothing.
+            for key in missing:
+                problems.extend(f"pods were refused: {message}" for message in refused[key])
+            break
         if (cancel is not None and cancel.is_set()) or now >= deadline:
             seconds = int(settle_seconds)
             if any(
@@ -207,6 +214,27 @@ def observe(
         for e in kube.get(f"/api/v1/namespaces/{namespace}/events").get("items") or []
     ]
     return observation
+
+
+def _refused_creates(
+    kube: Kube, namespace: str, owners: dict[tuple[str, str], dict[str, Any]]
+) -> dict[tuple[str, str], list[str]]:
+    """Answer object -> the distinct messages of its controllers' FailedCreate events (a
+    ReplicaSet's count for its Deployment): the API server refused to create its pods."""
+    events = kube.get(f"/api/v1/namespaces/{namespace}/events").get("items") or []
+    refused: dict[tuple[str, str], list[str]] = {}
+    for event in events:
+        message = str(event.get("message") or "")
+        involved = event.get("involvedObject") or {}
+        if event.get("reason") != "FailedCreate" or not message:
+            continue
+        key = (str(involved.get("kind")), str(involved.get("name")))
+        parent = owners.get(key)
+        top = _top_owner(parent, owners) if parent is not None else ("", "")
+        top = top if top != ("", "") else key
+        if message not in refused.setdefault(top, []):
+            refused[top].append(message)
+    return refused
 
 
 def _hpa_has_conditions(kube: Kube, namespace: str, name: str) -> bool:

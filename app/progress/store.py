@@ -4,9 +4,19 @@ Owns attempts (score and per-check results), hints used, reference answers
 revealed, follow-up self-grades and time spent. Every write is one transaction
 in WAL mode, so killing kprep at any moment loses at most the write in flight.
 The schema version is `PRAGMA user_version`; `_MIGRATIONS[n]` upgrades version
-n to n+1. A database that SQLite cannot read is moved aside
-(`progress.db.corrupt-<timestamp>`) and a fresh one started: the app says so and
-keeps running. Headless: no Textual here.
+n to n+1. Several processes may open the same file at once (the terminal app, a
+`kprep check` batch, a second terminal): schema creation and every pending
+migration run in ONE `BEGIN IMMEDIATE` transaction that re-reads `user_version`
+after taking the write lock, so exactly one process migrates and the others see
+the finished schema. Adding a migration: append one SQL script to `_MIGRATIONS`
+(statements separated by `;`, no `;` inside string literals); never edit a
+published one.
+
+Only real corruption (SQLite's SQLITE_CORRUPT / SQLITE_NOTADB, or a failed
+`quick_check`) moves a file aside (`progress.db.corrupt-<timestamp>`) and starts
+a fresh one; any other failure (locked past the timeout, read-only, disk I/O)
+leaves the file alone and keeps progress in memory for the session. Either way
+the app says so and keeps running. Headless: no Textual here.
 """
 
 from __future__ import annotations
@@ -181,7 +191,22 @@ class ProgressStore:
             )
             return cls(_memory(), None, opened)
         except sqlite3.DatabaseError as exc:
-            moved = _move_aside(path)
+            if not _is_corruption(exc):
+                # Locked past the timeout, read-only, I/O error...: the file may be
+                # healthy, so it is never moved aside for these.
+                opened.problem = (
+                    f"cannot open {path} ({exc}); progress is kept in memory for this session only"
+                )
+                return cls(_memory(), None, opened)
+            try:
+                moved = _move_aside(path)
+            except OSError as move_error:
+                opened.problem = (
+                    f"the progress database {path} could not be read ({exc}) nor moved "
+                    f"aside ({move_error.strerror or move_error}); progress is kept in "
+                    "memory for this session only"
+                )
+                return cls(_memory(), None, opened)
             opened.moved_aside = moved
             opened.problem = (
                 f"the progress database {path} could not be read ({exc}); it was "
@@ -456,8 +481,29 @@ class _NewerSchema(Exception):
         self.version = version
 
 
+class _Corrupt(sqlite3.DatabaseError):
+    """`PRAGMA quick_check` found damage."""
+
+
+_SQLITE_CORRUPT = 11
+_SQLITE_NOTADB = 26
+_LOCK_TIMEOUT_SECONDS = 15.0
+"""How long an open waits for another process's write (a migration, an attempt)."""
+
+
+def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
+    """True only for damage: a file that is not a database or whose pages are broken."""
+    if isinstance(exc, _Corrupt):
+        return True
+    # The primary result code is the low byte of an extended one (SQLITE_CORRUPT_INDEX...).
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+
+
 def _connect(target: str | Path) -> sqlite3.Connection:
-    connection = sqlite3.connect(str(target), timeout=5.0)
+    # The timeout is SQLite's busy handler: a second opener waits for a migration or a
+    # write in flight instead of failing with "database is locked".
+    connection = sqlite3.connect(str(target), timeout=_LOCK_TIMEOUT_SECONDS)
     connection.execute("PRAGMA foreign_keys = ON")
     return connection
 
@@ -465,17 +511,35 @@ def _connect(target: str | Path) -> sqlite3.Connection:
 def _open_checked(path: Path) -> sqlite3.Connection:
     connection = _connect(path)
     try:
-        connection.execute("PRAGMA journal_mode = WAL")
+        _set_wal(connection)
         connection.execute("PRAGMA synchronous = NORMAL")
         verdict = connection.execute("PRAGMA quick_check").fetchone()
         if not verdict or verdict[0] != "ok":
             found = verdict[0] if verdict else "no answer"
-            raise sqlite3.DatabaseError(f"integrity check failed: {found}")
+            raise _Corrupt(f"integrity check failed: {found}")
         _migrate(connection)
         return connection
     except BaseException:
         connection.close()
         raise
+
+
+def _set_wal(connection: sqlite3.Connection) -> None:
+    """Switch to WAL, waiting out a concurrent opener that holds the lock to do the same.
+
+    Changing the journal mode needs an exclusive lock and SQLite reports a busy
+    database at once for it, without calling the busy handler, so retry (bounded).
+    """
+    deadline = time.monotonic() + _LOCK_TIMEOUT_SECONDS
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            busy = getattr(exc, "sqlite_errorcode", 0) & 0xFF in (5, 6)  # BUSY, LOCKED
+            if not busy or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _memory() -> sqlite3.Connection:
@@ -486,23 +550,35 @@ def _memory() -> sqlite3.Connection:
 
 
 def _migrate(connection: sqlite3.Connection) -> None:
-    """Bring the schema to SCHEMA_VERSION; raises _NewerSchema for a newer file."""
+    """Bring the schema to SCHEMA_VERSION; raises _NewerSchema for a newer file.
+
+    One transaction for every pending step (DDL included, so a kill mid-migration
+    leaves the previous version intact). `user_version` is read again after
+    BEGIN IMMEDIATE holds the write lock: a process that lost the race finds the
+    schema already there and does nothing. executescript would commit on its own,
+    so statements run one by one.
+    """
     version = int(connection.execute("PRAGMA user_version").fetchone()[0])
     if version > SCHEMA_VERSION:
         raise _NewerSchema(version)
-    for step in range(version, SCHEMA_VERSION):
-        # One transaction per step (DDL included), so a kill mid-migration leaves the
-        # previous version intact. executescript would commit on its own.
-        connection.execute("BEGIN IMMEDIATE")
-        try:
+    if version == SCHEMA_VERSION:
+        return
+    if connection.in_transaction:
+        connection.commit()
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        version = int(connection.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise _NewerSchema(version)
+        for step in range(version, SCHEMA_VERSION):
             for statement in _MIGRATIONS[step].split(";"):
                 if statement.strip():
                     connection.execute(statement)
-            connection.execute(f"PRAGMA user_version = {step + 1}")
-            connection.commit()
-        except BaseException:
-            connection.rollback()
-            raise
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
 
 
 def _move_aside(path: Path) -> Path:
@@ -514,6 +590,7 @@ def _move_aside(path: Path) -> Path:
         target = path.with_name(f"{path.name}.corrupt-{stamp}-{counter}")
     for suffix in ("", "-wal", "-shm"):
         source = path.with_name(path.name + suffix)
-        if source.exists():
+        # Another process may have moved it already (both found the same damage).
+        with contextlib.suppress(FileNotFoundError):
             os.replace(source, target.with_name(target.name + suffix))
     return target

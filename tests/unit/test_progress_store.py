@@ -174,3 +174,91 @@ def test_a_kill_mid_write_leaves_a_readable_database(tmp_path):
         assert progress.attempts >= 1 and progress.passed
         # Every attempt committed whole: one check row each.
         assert all(len(store.attempt_checks(row["id"])) == 1 for row in store.export()["attempts"])
+
+
+_CONCURRENT_WRITER = """
+import sys, time
+from pathlib import Path
+from app.progress.store import ProgressStore
+from app.grading.report import Report, CheckResult
+path, start, index = Path(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+while time.time() < start:
+    time.sleep(0.001)
+store = ProgressStore.open(path)
+store.record_attempt(Report('s' + index, 'f', max_score=1, checks=[CheckResult(
+    'c', 'C', 'pass', 1, 1, 'k')]))
+print(store.opened.problem or 'ok', store.path is not None, flush=True)
+store.close()
+"""
+
+
+def test_twelve_processes_opening_a_fresh_database_all_keep_their_attempt(tmp_path):
+    """Schema creation races must not be taken for corruption (no database moved aside)."""
+    path = tmp_path / "home" / "progress.db"
+    # Every process starts its open at the same instant, after its imports are done.
+    start = time.time() + 3.0
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", _CONCURRENT_WRITER, str(path), str(start), str(index)],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for index in range(12)
+    ]
+    outputs = [process.communicate(timeout=60) for process in processes]
+    assert all(process.returncode == 0 for process in processes), outputs
+    assert [out.strip() for out, _ in outputs] == ["ok True"] * 12, outputs
+    assert not list(path.parent.glob("*.corrupt-*"))
+    with ProgressStore.open(path) as store:
+        assert store.opened.problem is None
+        assert sorted(store.all_progress()) == sorted(f"s{i}" for i in range(12))
+
+
+def test_an_opener_that_loses_the_migration_race_finds_the_schema_done(tmp_path):
+    """Deterministic form of the race: another connection migrates while this open waits."""
+    import threading
+
+    from app.progress import store as store_module
+
+    path = tmp_path / "progress.db"
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("PRAGMA journal_mode = WAL")
+    other.execute("BEGIN IMMEDIATE")  # the other process holds the write lock
+    outcome: list[tuple[str | None, Path | None]] = []
+
+    def open_and_record() -> None:
+        with ProgressStore.open(path) as store:
+            store.record_hint("x", 0)
+            outcome.append((store.opened.problem, store.path))
+
+    opener = threading.Thread(target=open_and_record)
+    opener.start()
+    time.sleep(0.5)  # the opener has read user_version 0 and waits for the lock
+    for statement in store_module._MIGRATIONS[0].split(";"):
+        if statement.strip():
+            other.execute(statement)
+    other.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    other.execute("COMMIT")
+    opener.join(timeout=30)
+    assert outcome == [(None, path)]
+    assert not list(tmp_path.glob("*.corrupt-*"))
+
+
+def test_a_locked_database_is_not_taken_for_corruption(tmp_path, monkeypatch):
+    from app.progress import store as store_module
+
+    path = tmp_path / "progress.db"
+    with ProgressStore.open(path) as store:
+        store.record_hint("kept", 0)
+    monkeypatch.setattr(store_module, "_LOCK_TIMEOUT_SECONDS", 0.2)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA user_version = 0")  # pretend a migration is pending
+    holder.execute("BEGIN EXCLUSIVE")
+    with ProgressStore.open(path) as store:
+        assert store.path is None and "memory" in (store.opened.problem or "")
+        assert store.opened.moved_aside is None
+    holder.execute("ROLLBACK")
+    holder.close()
+    assert not list(tmp_path.glob("*.corrupt-*"))
