@@ -9,11 +9,11 @@ the three metrics APIs over them at one instant (`SimMetrics`, values from the
 from __future__ import annotations
 
 import bisect
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.autoscale.feed import milli
 from app.autoscale.hpa import (
     ClusterView,
     ControllerConfig,
@@ -118,8 +118,8 @@ class SimMetrics:
                 f"unable to fetch metrics from custom metrics API: the server could not find "
                 f"the metric {metric} for pods (the load model serves: {served})"
             )
-        ready_value = _milli(self.model.pod_value(kind, self.per_pod_load))
-        idle_value = _milli(self.model.pod_value(kind, 0.0))
+        ready_value = milli(self.model.pod_value(kind, self.per_pod_load))
+        idle_value = milli(self.model.pod_value(kind, 0.0))
         values = {}
         for pod in self.sim_pods:
             if pod.started > self.now:
@@ -145,7 +145,7 @@ class SimMetrics:
                 + (", ".join(sorted(self.model.object_metrics)) or "none")
                 + ")"
             )
-        return _milli(self.load)
+        return milli(self.load)
 
     def external(self, metric: str, selector: Mapping[str, Any] | None) -> list[int]:
         kind = self.model.external_metrics.get(metric)
@@ -155,12 +155,7 @@ class SimMetrics:
                 "metrics.k8s.io); the load model serves: "
                 + (", ".join(sorted(self.model.external_metrics)) or "none")
             )
-        return [_milli(self.load)]
-
-
-def _milli(value: float) -> int:
-    """A value as an adapter would serve it: rounded to milli-units."""
-    return math.floor(value * 1000 + 0.5)
+        return [milli(self.load)]
 
 
 class SimDeployment:
