@@ -71,7 +71,7 @@ SPEC_ANNOTATION = "kprep.dev/node-spec"
 """Hash of the node's profile entry: a node whose entry changed is recreated."""
 NODE_KIND = {"apiVersion": "v1", "kind": "Node"}
 NODE_RESOURCE = Resource("v1", "Node", "nodes", False)
-CONFIG_VERSION = 2
+CONFIG_VERSION = 3
 """Bumped when the way kprep creates the cluster changes; `up` recreates older clusters."""
 STAGES_PATH = Path(__file__).with_name("kwok-stages.yaml")
 """kwok's default Stages, except that Job pods stay Running for 10 minutes (see the file)."""
