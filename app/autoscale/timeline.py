@@ -179,6 +179,22 @@ def summarize(samples: Sequence[Sample], capacity: float, max_replicas: int) -> 
 
 
 @dataclass(frozen=True)
+class LiveObservations:
+    """What a live run saw, on its lab clock (seconds since the load began), each
+    series as (time, values...) entries written whenever the values changed."""
+
+    syncs: tuple[tuple[float, int, int], ...]
+    """(t, status.currentReplicas, status.desiredReplicas) at each status change:
+    a sync of the real controller that changed something."""
+    served: tuple[tuple[float, float, int], ...]
+    """(t, load, ready pods given values) each time the adapter's values were written."""
+    pods: tuple[tuple[float, int, int, int], ...]
+    """(t, pods, running, ready) of the target's pods (deleting ones left out)."""
+    spec: tuple[tuple[float, int], ...]
+    """(t, the Deployment's spec.replicas)."""
+
+
+@dataclass(frozen=True)
 class AutoscaleRun:
     """One run of an answer's HPA against a load profile, simulated or live."""
 
@@ -198,6 +214,9 @@ class AutoscaleRun:
     max_replicas: int
     samples: tuple[Sample, ...] = ()
     """The dense series the summary and the chart come from (not in the JSON)."""
+    observations: LiveObservations | None = None
+    """Live runs: what the controller was given and what it decided, for the
+    differential test's replay (not in the JSON)."""
 
     def as_json(self) -> dict[str, Any]:
         """The JSON contract of issue 13 item 2 (plus `readyReplicas` and `conditions`
@@ -229,6 +248,7 @@ def _number(value: float | None) -> float | int | None:
 
 __all__ = [
     "AutoscaleRun",
+    "LiveObservations",
     "RunEvent",
     "Sample",
     "Summary",
