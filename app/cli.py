@@ -26,6 +26,8 @@ _LAZY: dict[str, str] = {
     "lesson": "app.cli_app:lesson",
     "progress": "app.cli_app:progress",
     "reset": "app.cli_app:reset",
+    "interview": "app.cli_app:interview",
+    "review": "app.cli_app:review",
 }
 _LAZY_HELP: dict[str, str] = {
     "autoscale": "Watch an answer's HPA scale under a load (simulated, or --live).",
@@ -34,6 +36,8 @@ _LAZY_HELP: dict[str, str] = {
     "lesson": "Open a track's lesson in the terminal app.",
     "progress": "Print your progress.",
     "reset": "Restore a scenario's starter in your workspace.",
+    "interview": "A timed mock interview with a scorecard.",
+    "review": "Review the concepts due today.",
 }
 
 
@@ -118,6 +122,18 @@ def main_group(ctx: click.Context, course: Path | None, workspace: Path | None) 
     help="json prints one report per line.",
 )
 @click.option(
+    "--json",
+    "json_file",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write the JSON-lines report to FILE.",
+)
+@click.option(
+    "--junit",
+    "junit_file",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write the JUnit XML report to FILE (CI gets both in one run).",
+)
+@click.option(
     "--live",
     is_flag=True,
     help="Also run the answer on the local cluster (`kprep cluster up` first).",
@@ -140,6 +156,8 @@ def check(
     files: tuple[Path, ...],
     scenario_id: str,
     fmt: str,
+    json_file: Path | None,
+    junit_file: Path | None,
     live: bool,
     keep: bool,
     kube_context: str | None,
@@ -152,6 +170,7 @@ def check(
     """
     from app.course.loader import CourseError
     from app.grading.engine import Grader
+    from app.grading.render import write_report_files
     from app.grading.report import Diagnostic, Report
 
     if kube_context and not allow_foreign_cluster:
@@ -200,6 +219,9 @@ def check(
         if cluster_failed:
             exit_code = ExitCode.CLUSTER
     _print_reports(reports, fmt)
+    for problem in write_report_files(reports, json_path=json_file, junit_path=junit_file):
+        usage_problem = True
+        click.echo(f"kprep: {problem}", err=True)
     if usage_problem:
         sys.exit(ExitCode.USAGE)
     if exit_code == ExitCode.CLUSTER:
@@ -252,13 +274,23 @@ def scenarios_list(ctx: click.Context, fmt: str) -> None:
                 )
             )
     else:
+        from rich import box
         from rich.console import Console
         from rich.table import Table
 
-        table = Table("id", "track", "difficulty", "title", "checks", title="kprep scenarios")
-        for s in found:
-            live = f" +{len(s.live_checks)} live" if s.live_checks else ""
-            table.add_row(s.id, s.track, s.difficulty, s.title, f"{len(s.checks)}{live}")
+        table = Table(title="kprep scenarios", box=box.SIMPLE_HEAD)
+        # Ids are what `kprep practice` takes: never cut; the title wraps instead.
+        table.add_column("id", no_wrap=True, min_width=max((len(s.id) for s in found), default=2))
+        table.add_column("level", no_wrap=True)
+        table.add_column("checks", no_wrap=True)
+        table.add_column("title", ratio=1)
+        for track in dict.fromkeys(s.track for s in found):
+            if table.row_count:
+                table.add_section()
+            table.add_row(f"[bold]{track}[/]", "", "", "")
+            for s in (s for s in found if s.track == track):
+                live = f" +{len(s.live_checks)} live" if s.live_checks else ""
+                table.add_row(s.id, s.difficulty, f"{len(s.checks)}{live}", s.title)
         Console().print(table)
     for error in errors:
         click.echo(f"kprep: {error}", err=True)

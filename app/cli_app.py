@@ -64,10 +64,16 @@ def _run_app(ctx: click.Context, kind: str, target: str | None = None, course: A
         exit_after=_exit_after(),
     )
     code = app.run()
-    for path in app.rescued:
-        click.echo(
-            f"kprep: the workspace could not be written; your draft was saved to {path}", err=True
-        )
+    try:
+        if app.exit_summary:
+            click.echo(app.exit_summary)
+        for path in app.rescued:
+            click.echo(
+                f"kprep: the workspace could not be written; your draft was saved to {path}",
+                err=True,
+            )
+    except OSError:
+        pass  # the terminal is gone (SIGHUP): the drafts were saved before the app exited
     if app.return_code:
         sys.exit(app.return_code)
     sys.exit(code or ExitCode.OK)
@@ -109,17 +115,30 @@ def lesson(ctx: click.Context, track: str) -> None:
 
 @click.command()
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "html"]),
+    default="text",
+    show_default=True,
+    help="html writes a one-page report (with charts) to FILE.",
 )
+@click.argument("output", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_context
-def progress(ctx: click.Context, fmt: str) -> None:
-    """Print your progress: tracks, scenarios, scores, hints, time."""
+def progress(ctx: click.Context, fmt: str, output: Path | None) -> None:
+    """Print your progress: tracks, scenarios, scores, hints, time, interviews, reviews.
+
+    With --format html, write a self-contained page to OUTPUT.
+    """
     from app.course.catalog import catalog_or_none
     from app.paths import data_dir
     from app.progress.course_index import load_index
-    from app.progress.store import ProgressStore
+    from app.progress.store import ProgressError, ProgressStore
     from app.progress.summary import summarize
 
+    if fmt == "html" and output is None:
+        fail_usage("--format html needs a FILE to write, e.g. kprep progress --format html me.html")
+    if fmt != "html" and output is not None:
+        fail_usage("FILE is only for --format html")
     scenarios, errors = load_index(_course_dir(ctx))
     store = ProgressStore.open(data_dir() / "progress.db")
     try:
@@ -132,19 +151,89 @@ def progress(ctx: click.Context, fmt: str) -> None:
             catalog_or_none(_course_dir(ctx)),
         )
         concepts = store.concept_results()
+        try:
+            if fmt == "text":
+                due = _due_items(ctx, store)
+                interviews = store.interviews()
+            else:
+                from app.progress.export import progress_report
+
+                data = progress_report(summary, store, _follow_ups(ctx))
+        except ProgressError as exc:
+            click.echo(f"kprep: {exc}", err=True)
+            sys.exit(ExitCode.FAILED)
     finally:
         store.close()
     if fmt == "json":
-        data = summary.to_json()
-        data["concepts"] = {
-            name: {"passed": passed, "graded": graded}
-            for name, (passed, graded) in concepts.items()
-        }
         click.echo(json.dumps(data, indent=2))
+    elif fmt == "html":
+        from app.progress.export import render_html
+
+        assert output is not None
+        try:
+            output.write_text(render_html(data), encoding="utf-8")
+        except OSError as exc:
+            click.echo(f"kprep: cannot write {output}: {exc.strerror or exc}", err=True)
+            sys.exit(ExitCode.FAILED)
+        click.echo(f"wrote {output}")
     else:
         _print_progress(summary, concepts)
+        _print_reviews(due, interviews)
     for note in summary.notes:
         click.echo(f"kprep: {note}", err=True)
+
+
+def _follow_ups(ctx: click.Context) -> dict[str, tuple[str, ...]]:
+    """Each scenario's follow-up questions (loads the course: only for reviews and exports)."""
+    from app.course.loader import Course
+
+    found, _errors = Course(_course_dir(ctx)).load_all()
+    return {s.id: tuple(f.question for f in s.follow_ups) for s in found}
+
+
+def _due_items(ctx: click.Context, store: Any, until: float | None = None) -> list[Any]:
+    from datetime import UTC, datetime
+
+    from app.progress.queue import review_queue
+
+    due = store.due_reviews(until)
+    if not due:
+        return []
+    questions = _follow_ups(ctx)
+    return review_queue(
+        due, datetime.now(UTC), set(questions), store.concept_scenarios(), questions
+    )
+
+
+def _print_reviews(due: list[Any], interviews: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if interviews:
+        table = Table("started", "track", "questions", "score", "", title="mock interviews")
+        for item in interviews[-10:]:
+            table.add_row(
+                _when(item["started"]),
+                item["track"] or "all",
+                str(len(item["questions"])),
+                f"{item['score']}/{item['max_score']}",
+                "" if item["finished"] is not None else "not finished",
+            )
+        console.print(table)
+    if due:
+        table = Table("concept", "recall", "drill", title="due today (kprep review)")
+        for entry in due:
+            table.add_row(entry.concept, f"{round(100 * entry.recall)}%", entry.describe())
+        console.print(table)
+    else:
+        console.print("Nothing due for review today.", style="dim")
+
+
+def _when(at: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(at))
 
 
 def _print_progress(summary: Any, concepts: dict[str, tuple[int, int]]) -> None:
@@ -211,11 +300,137 @@ def _print_progress(summary: Any, concepts: dict[str, tuple[int, int]]) -> None:
 
 
 @click.command()
+@click.option("--track", help="Ask only this track's scenarios (a track id from course.yaml).")
+@click.option(
+    "--minutes",
+    type=click.IntRange(1, 600),
+    default=45,
+    show_default=True,
+    help="The whole interview; each question gets an equal share.",
+)
+@click.option(
+    "--scenarios",
+    "count",
+    type=click.IntRange(1, 20),
+    default=3,
+    show_default=True,
+    help="How many questions.",
+)
+@click.option("--seed", type=int, hidden=True, help="Repeat a draw (tests, demos).")
+@click.option("--dry-run", is_flag=True, help="Print the questions as JSON instead of starting.")
+@click.pass_context
+def interview(
+    ctx: click.Context,
+    track: str | None,
+    minutes: int,
+    count: int,
+    seed: int | None,
+    dry_run: bool,
+) -> None:
+    """A timed mock interview: K scenarios of mixed difficulty, weighted toward your weak
+    concepts, no hints or references, then follow-ups and a scorecard."""
+    plan = _plan_interview(ctx, track, minutes, count, seed)
+    if dry_run:
+        click.echo(
+            json.dumps(
+                {
+                    "scenarios": list(plan.scenarios),
+                    "minutes": plan.minutes,
+                    "seconds_per_question": plan.seconds_per_question,
+                    "track": plan.track,
+                    "seed": plan.seed,
+                }
+            )
+        )
+        return
+    _run_app(ctx, "interview", json.dumps({"scenarios": list(plan.scenarios),
+             "minutes": plan.minutes, "track": plan.track, "seed": plan.seed}))  # fmt: skip
+
+
+def _plan_interview(
+    ctx: click.Context, track: str | None, minutes: int, count: int, seed: int | None
+) -> Any:
+    from datetime import UTC, datetime
+
+    from app.course.loader import Course
+    from app.interview.plan import PlanError, plan_interview, weakness_from
+    from app.paths import data_dir
+    from app.progress.store import ProgressError, ProgressStore
+
+    found, errors = Course(_course_dir(ctx)).load_all()
+    for error in errors:
+        click.echo(f"kprep: skipped: {error}", err=True)
+    with ProgressStore.open(data_dir() / "progress.db") as store:
+        try:
+            weakness = weakness_from(store.schedule(), datetime.now(UTC))
+        except ProgressError as exc:
+            click.echo(f"kprep: {exc}; picking without your history", err=True)
+            weakness = {}
+    try:
+        return plan_interview(
+            found, count=count, minutes=minutes, weakness=weakness, track=track, seed=seed
+        )
+    except PlanError as exc:
+        fail_usage(str(exc))
+
+
+@click.command()
+@click.option("--list", "list_only", is_flag=True, help="Print the queue instead of opening it.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--days",
+    type=click.IntRange(0, 365),
+    default=0,
+    show_default=True,
+    help="Also what falls due in the next N days.",
+)
+@click.pass_context
+def review(ctx: click.Context, list_only: bool, fmt: str, days: int) -> None:
+    """Review the concepts due today (spaced repetition over what you practised).
+
+    Opens the queue in the terminal app; prints it with --list or when stdout is not a
+    terminal."""
+    import time
+    from datetime import UTC, datetime
+
+    from app.paths import data_dir
+    from app.progress.review import end_of_day
+    from app.progress.store import ProgressError, ProgressStore
+
+    until = end_of_day(datetime.now(UTC)).timestamp() + days * 86400
+    with ProgressStore.open(data_dir() / "progress.db") as store:
+        if store.opened.problem:
+            click.echo(f"kprep: {store.opened.problem}", err=True)
+        try:
+            items = _due_items(ctx, store, until)
+        except ProgressError as exc:
+            click.echo(f"kprep: {exc}", err=True)
+            sys.exit(ExitCode.FAILED)
+    if fmt == "json":
+        click.echo(json.dumps([item.to_json() for item in items], indent=2))
+        return
+    if list_only or not items or not sys.stdout.isatty():
+        if not items:
+            click.echo(
+                "Nothing due for review" + (f" in the next {days} days." if days else " today.")
+            )
+            return
+        for item in items:
+            when = time.strftime("%Y-%m-%d", time.localtime(item.due.timestamp()))
+            click.echo(f"{when}  {item.concept:<28} {item.describe()}")
+        return
+    _run_app(ctx, "review")
+
+
+@click.command()
 @click.argument("scenario_id")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context
 def reset(ctx: click.Context, scenario_id: str, yes: bool) -> None:
-    """Restore SCENARIO_ID's starter in your workspace (your progress is kept)."""
+    """Restore SCENARIO_ID's starter in your workspace (your progress is kept; the replaced
+    draft is kept in the workspace's .backup folder)."""
     from app.progress.workspace import Workspace, WorkspaceError
 
     _course, scenario = _check_scenario(ctx, scenario_id)
@@ -226,7 +441,7 @@ def reset(ctx: click.Context, scenario_id: str, yes: bool) -> None:
             fail_usage(f"{path} exists; pass --yes to replace it with the starter")
         click.confirm(f"Replace {path} with the starter?", abort=True, err=True)
     try:
-        workspace.reset(scenario)
+        backup = workspace.reset(scenario)
     except WorkspaceError as exc:
         click.echo(f"kprep: {exc}", err=True)
         sys.exit(ExitCode.FAILED)
@@ -234,6 +449,8 @@ def reset(ctx: click.Context, scenario_id: str, yes: bool) -> None:
         click.echo(f"kprep: cannot read the starter: {exc}", err=True)
         sys.exit(ExitCode.FAILED)
     click.echo(f"restored the starter in {path}")
+    if backup is not None:
+        click.echo(f"your previous draft is kept in {backup}")
 
 
 def _check_scenario(ctx: click.Context, scenario_id: str) -> tuple[Any, Any]:

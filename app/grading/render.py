@@ -1,12 +1,22 @@
-"""Report renderers for the command line: text (Rich), JSON lines, JUnit XML."""
+"""Report renderers for the command line: text (Rich), JSON lines, JUnit XML, and the
+report files written beside the text report (`--json FILE`, `--junit FILE`).
+
+Text output says a thing once: pods that share a node, phase and reason are one line
+("13 pods Pending, not scheduled: <why>"), and the cluster's advice is printed once
+however many checks it explains."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any
 
-from app.grading.report import Report
+from app.grading.report import Placement, Report
+
+PODS_NAMED = 3
+"""A group of pods names this many of them, then says how many more."""
 
 _STATUS_STYLE = {"pass": "green", "fail": "red", "error": "magenta", "skip": "yellow"}
 
@@ -32,6 +42,7 @@ def render_text(reports: Sequence[Report], console: Any) -> None:
                 f"[dim]\\[{error.source}][/] {_escape(error.message)}",
                 highlight=False,
             )
+        advised: set[str] = set()
         for check in report.checks:
             if check.status == "pass":
                 continue
@@ -43,15 +54,11 @@ def render_text(reports: Sequence[Report], console: Any) -> None:
                 f"{_escape(check.title)}: {_escape(check.message)}",
                 highlight=False,
             )
-            if check.advice:
+            if check.advice and check.advice not in advised:
+                advised.add(check.advice)
                 console.print(f"    [cyan]cluster:[/] {_escape(check.advice)}", highlight=False)
-        if report.placement is not None:
-            for place in report.placement:
-                node = place.node or "[red]not scheduled[/]"
-                reason = f" [dim]{_escape(place.reason)}[/]" if place.reason else ""
-                console.print(
-                    f"  pod {_escape(place.pod)} -> {node} ({place.phase}){reason}", highlight=False
-                )
+        for group in group_placement(report.placement or []):
+            console.print(f"  {_placement_line(group)}", highlight=False)
         for note in report.notes:
             console.print(f"[yellow]note:[/] {_escape(note)}", highlight=False)
         passed = sum(1 for c in report.checks if c.status == "pass")
@@ -62,6 +69,62 @@ def render_text(reports: Sequence[Report], console: Any) -> None:
             f"checks pass, {len(report.blocking_errors)} error(s)  {verdict}",
             highlight=False,
         )
+
+
+@dataclass
+class PlacementGroup:
+    """Pods that landed the same way: same node (or none), phase and reason."""
+
+    node: str | None
+    phase: str
+    reason: str
+    pods: list[str] = field(default_factory=list)
+
+
+def group_placement(placement: Sequence[Placement]) -> list[PlacementGroup]:
+    """`placement` grouped by (node, phase, reason), groups in order of first appearance."""
+    groups: dict[tuple[str | None, str, str], PlacementGroup] = {}
+    for place in placement:
+        key = (place.node, place.phase, place.reason)
+        groups.setdefault(key, PlacementGroup(*key)).pods.append(place.pod)
+    return list(groups.values())
+
+
+def _placement_line(group: PlacementGroup) -> str:
+    """`pod a -> node (Running)`, `3 pods -> node (Running): a, b, c` or
+    `13 pods Pending, not scheduled: <why> (a, b, c and 10 more)`."""
+    count = len(group.pods)
+    named = ", ".join(_escape(pod) for pod in group.pods[:PODS_NAMED])
+    if count > PODS_NAMED:
+        named += f" and {count - PODS_NAMED} more"
+    reason = _escape(group.reason)
+    if group.node is None:
+        where = f"{group.phase}, [red]not scheduled[/]"
+        if count == 1:
+            return f"pod {named} {where}" + (f": [dim]{reason}[/]" if reason else "")
+        return f"{count} pods {where}" + (f": [dim]{reason}[/]" if reason else "") + f" ({named})"
+    landed = f"-> {_escape(group.node)} ({group.phase})"
+    suffix = f" [dim]{reason}[/]" if reason else ""
+    if count == 1:
+        return f"pod {named} {landed}{suffix}"
+    return f"{count} pods {landed}: {named}{suffix}"
+
+
+def write_report_files(
+    reports: Sequence[Report], *, json_path: Path | None, junit_path: Path | None
+) -> list[str]:
+    """Write the JSON-lines and JUnit reports beside the text report (`--json FILE`,
+    `--junit FILE`); returns a problem per file that could not be written."""
+    problems = []
+    for path, render in ((json_path, render_json), (junit_path, render_junit)):
+        if path is None:
+            continue
+        try:
+            with path.open("w", encoding="utf-8") as handle:
+                render(reports, handle)
+        except OSError as exc:
+            problems.append(f"{path}: cannot write: {exc.strerror or exc}")
+    return problems
 
 
 def render_json(reports: Sequence[Report], out: IO[str]) -> None:

@@ -1,7 +1,11 @@
 """The candidate's progress: a SQLite database under `data_dir()/progress.db`.
 
 Owns attempts (score and per-check results), hints used, reference answers
-revealed, follow-up self-grades and time spent. Every write is one transaction
+revealed, follow-up self-grades (with the concept each reviews), time spent, mock
+interviews (questions, follow-up answers), the key-point coverage of graded answers,
+and the review schedule: FSRS cards per concept, a cache of `app.progress.review`
+replayed over the attempts and self-grades, synced on read and rebuilt from them
+whenever it does not add up. Every write is one transaction
 in WAL mode, so killing kprep at any moment loses at most the write in flight.
 The schema version is `PRAGMA user_version`; `_MIGRATIONS[n]` upgrades version
 n to n+1. Several processes may open the same file at once (the terminal app, a
@@ -22,14 +26,30 @@ the app says so and keeps running. Headless: no Textual here.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
+
+from app.progress.review import (
+    GRADE_RATINGS,
+    CardState,
+    ReviewEvent,
+    advance,
+    attempt_ratings,
+    due_by,
+    end_of_day,
+    event_order,
+    grade_rating,
+    lead_concept,
+    scheduler,
+)
 
 SelfGradeValue = Literal["again", "hard", "good", "easy"]
 SELF_GRADES: tuple[SelfGradeValue, ...] = ("again", "hard", "good", "easy")
@@ -86,6 +106,62 @@ _MIGRATIONS: tuple[str, ...] = (
         active_seconds REAL NOT NULL DEFAULT 0
     );
     CREATE INDEX visits_by_scenario ON visits (scenario, last_seen);
+    """,
+    # 1 -> 2: mock interviews, the review schedule (a cache of review.replay over attempts
+    # and self-grades, so it can always be rebuilt), coverage of follow-up answers.
+    """
+    CREATE TABLE interviews (
+        id INTEGER PRIMARY KEY,
+        started REAL NOT NULL,
+        finished REAL,
+        minutes INTEGER NOT NULL,
+        track TEXT,
+        seed INTEGER NOT NULL,
+        scenarios TEXT NOT NULL
+    );
+    CREATE TABLE interview_questions (
+        interview_id INTEGER NOT NULL REFERENCES interviews (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        scenario TEXT NOT NULL,
+        attempt_id INTEGER REFERENCES attempts (id) ON DELETE SET NULL,
+        seconds_allowed REAL NOT NULL,
+        seconds_used REAL NOT NULL,
+        auto_submitted INTEGER NOT NULL,
+        PRIMARY KEY (interview_id, position)
+    );
+    CREATE TABLE interview_answers (
+        interview_id INTEGER NOT NULL REFERENCES interviews (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        follow_up INTEGER NOT NULL,
+        answer TEXT NOT NULL,
+        seconds_used REAL NOT NULL,
+        auto_submitted INTEGER NOT NULL,
+        PRIMARY KEY (interview_id, position, follow_up)
+    );
+    ALTER TABLE self_grades ADD COLUMN concept TEXT;
+    ALTER TABLE self_grades ADD COLUMN interview_id INTEGER
+        REFERENCES interviews (id) ON DELETE SET NULL;
+    CREATE TABLE review_cards (
+        concept TEXT PRIMARY KEY,
+        card TEXT NOT NULL,
+        reviews INTEGER NOT NULL,
+        lapses INTEGER NOT NULL,
+        last_rating INTEGER NOT NULL,
+        last_source TEXT NOT NULL,
+        last_scenario TEXT NOT NULL,
+        last_follow_up INTEGER
+    );
+    CREATE TABLE review_marks (
+        source TEXT PRIMARY KEY,
+        last_id INTEGER NOT NULL
+    );
+    CREATE TABLE coverage_results (
+        self_grade_id INTEGER PRIMARY KEY REFERENCES self_grades (id) ON DELETE CASCADE,
+        scorer TEXT NOT NULL,
+        threshold REAL NOT NULL,
+        scores TEXT NOT NULL,
+        suggested TEXT NOT NULL
+    );
     """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -302,16 +378,271 @@ class ProgressStore:
             )
 
     def record_self_grade(
-        self, scenario: str, question_index: int, question: str, answer: str, grade: str
-    ) -> None:
+        self,
+        scenario: str,
+        question_index: int,
+        question: str,
+        answer: str,
+        grade: str,
+        *,
+        concept: str | None = None,
+        interview_id: int | None = None,
+        at: float | None = None,
+    ) -> int:
+        """Store a follow-up self-grade; returns its id. `concept` is what it reviews (by
+        default the scenario's lead concept, from its latest attempt's checks)."""
         if grade not in SELF_GRADES:
             raise ValueError(f"grade must be one of {', '.join(SELF_GRADES)}, not {grade!r}")
         with self._write() as db:
-            db.execute(
+            if concept is None:
+                concept = _lead_concept_stored(db, scenario)
+            cursor = db.execute(
                 "INSERT INTO self_grades (scenario, question_index, question, answer, grade,"
-                " at) VALUES (?, ?, ?, ?, ?, ?)",
-                (scenario, question_index, question, answer, grade, time.time()),
+                " at, concept, interview_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    scenario,
+                    question_index,
+                    question,
+                    answer,
+                    grade,
+                    at if at is not None else time.time(),
+                    concept,
+                    interview_id,
+                ),
             )
+        return int(cursor.lastrowid or 0)
+
+    def record_coverage(self, self_grade_id: int, coverage: Any) -> None:
+        """What the coverage scorer found in a graded answer (an `app.coach` Coverage)."""
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO coverage_results (self_grade_id, scorer, threshold,"
+                " scores, suggested) VALUES (?, ?, ?, ?, ?)",
+                (
+                    self_grade_id,
+                    coverage.scorer,
+                    float(coverage.threshold),
+                    json.dumps([round(float(x), 4) for x in coverage.scores]),
+                    coverage.suggested,
+                ),
+            )
+
+    # -- interviews -------------------------------------------------------------
+
+    def start_interview(
+        self, scenarios: Sequence[str], minutes: int, track: str | None, seed: int, at: float
+    ) -> int:
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT INTO interviews (started, minutes, track, seed, scenarios)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (at, minutes, track, seed, json.dumps(list(scenarios))),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def record_interview_question(
+        self,
+        interview_id: int,
+        position: int,
+        scenario: str,
+        attempt_id: int,
+        seconds_allowed: float,
+        seconds_used: float,
+        auto_submitted: bool,
+    ) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO interview_questions (interview_id, position, scenario,"
+                " attempt_id, seconds_allowed, seconds_used, auto_submitted)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    interview_id,
+                    position,
+                    scenario,
+                    attempt_id,
+                    seconds_allowed,
+                    seconds_used,
+                    int(auto_submitted),
+                ),
+            )
+
+    def record_interview_answer(
+        self,
+        interview_id: int,
+        position: int,
+        follow_up: int,
+        answer: str,
+        seconds_used: float,
+        auto_submitted: bool,
+    ) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO interview_answers (interview_id, position, follow_up,"
+                " answer, seconds_used, auto_submitted) VALUES (?, ?, ?, ?, ?, ?)",
+                (interview_id, position, follow_up, answer, seconds_used, int(auto_submitted)),
+            )
+
+    def finish_interview(self, interview_id: int, at: float) -> None:
+        with self._write() as db:
+            db.execute("UPDATE interviews SET finished = ? WHERE id = ?", (at, interview_id))
+
+    def interviews(self) -> list[dict[str, Any]]:
+        """Every interview, oldest first, with its questions and follow-up answers."""
+        found: dict[int, dict[str, Any]] = {}
+        for row in self._read(
+            "SELECT id, started, finished, minutes, track, seed, scenarios FROM interviews"
+            " ORDER BY id"
+        ):
+            found[int(row[0])] = {
+                "id": int(row[0]),
+                "started": float(row[1]),
+                "finished": None if row[2] is None else float(row[2]),
+                "minutes": int(row[3]),
+                "track": row[4],
+                "seed": int(row[5]),
+                "scenarios": _json_list(row[6]),
+                "questions": [],
+                "score": 0,
+                "max_score": 0,
+            }
+        for row in self._read(
+            "SELECT q.interview_id, q.position, q.scenario, q.seconds_allowed, q.seconds_used,"
+            " q.auto_submitted, a.score, a.max_score, a.passed FROM interview_questions q"
+            " LEFT JOIN attempts a ON a.id = q.attempt_id ORDER BY q.interview_id, q.position"
+        ):
+            interview = found.get(int(row[0]))
+            if interview is None:
+                continue
+            question = {
+                "position": int(row[1]),
+                "scenario": row[2],
+                "seconds_allowed": float(row[3]),
+                "seconds_used": float(row[4]),
+                "auto_submitted": bool(row[5]),
+                "score": None if row[6] is None else int(row[6]),
+                "max_score": None if row[7] is None else int(row[7]),
+                "passed": bool(row[8]),
+                "follow_ups": [],
+            }
+            interview["questions"].append(question)
+            interview["score"] += question["score"] or 0
+            interview["max_score"] += question["max_score"] or 0
+        grades = {
+            (int(r[0]), str(r[1]), int(r[2])): str(r[3])
+            for r in self._read(
+                "SELECT interview_id, scenario, question_index, grade FROM self_grades"
+                " WHERE interview_id IS NOT NULL ORDER BY id"
+            )
+        }
+        for row in self._read(
+            "SELECT interview_id, position, follow_up, answer, seconds_used, auto_submitted"
+            " FROM interview_answers ORDER BY interview_id, position, follow_up"
+        ):
+            interview = found.get(int(row[0]))
+            if interview is None:
+                continue
+            for question in interview["questions"]:
+                if question["position"] == int(row[1]):
+                    question["follow_ups"].append(
+                        {
+                            "index": int(row[2]),
+                            "answer": row[3],
+                            "seconds_used": float(row[4]),
+                            "auto_submitted": bool(row[5]),
+                            "grade": grades.get((int(row[0]), question["scenario"], int(row[2]))),
+                        }
+                    )
+        return list(found.values())
+
+    # -- the review schedule ----------------------------------------------------
+
+    def schedule(self, rebuild: bool = False) -> dict[str, CardState]:
+        """Every reviewed concept's card, brought up to date with the attempts and self-grades
+        recorded since the last call. A schedule that does not add up (an unreadable card,
+        marks past the recorded rows, missing tables) is rebuilt from those records."""
+        try:
+            return self._sync_schedule(rebuild)
+        except sqlite3.Error as exc:
+            raise ProgressError(f"could not update the review schedule: {exc}") from exc
+
+    def due_reviews(self, until: float | None = None) -> list[CardState]:
+        """Concepts due by `until` (default: the end of today, local time), most overdue first."""
+        limit = (
+            datetime.fromtimestamp(until, UTC)
+            if until is not None
+            else end_of_day(datetime.now(UTC))
+        )
+        return due_by(self.schedule().values(), limit)
+
+    def _sync_schedule(self, rebuild: bool) -> dict[str, CardState]:
+        with self._immediate() as db:
+            try:
+                marks = {str(r[0]): int(r[1]) for r in db.execute("SELECT * FROM review_marks")}
+                rows = list(db.execute(f"SELECT {_CARD_COLUMNS} FROM review_cards"))
+            except sqlite3.OperationalError:
+                # A table went missing (hand edits, a tool): create it and rebuild.
+                for statement in _SCHEDULE_TABLES.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                marks, rows, rebuild = {}, [], True
+            states: dict[str, CardState] = {}
+            for row in rows:
+                try:
+                    states[str(row[0])] = CardState.from_row(row)
+                except (ValueError, TypeError):
+                    rebuild = True
+            newest_attempt = int(
+                db.execute("SELECT COALESCE(MAX(id), 0) FROM attempts").fetchone()[0]
+            )
+            newest_grade = int(
+                db.execute("SELECT COALESCE(MAX(id), 0) FROM self_grades").fetchone()[0]
+            )
+            if (
+                set(marks) != {"attempt", "follow-up"}
+                or marks["attempt"] > newest_attempt
+                or marks["follow-up"] > newest_grade
+            ):
+                # No marks (a new schedule, or forget() dropped them) or marks past the
+                # rows: the cards cannot be trusted to match the records, so replay all.
+                rebuild = True
+            if rebuild:
+                states, marks = {}, {}
+            events = _review_events(db, marks.get("attempt", 0), marks.get("follow-up", 0))
+            if not events and not rebuild:
+                return states
+            using = scheduler()
+            changed: set[str] = set()
+            for event in sorted(events, key=event_order):
+                states[event.concept] = advance(states.get(event.concept), event, using)
+                changed.add(event.concept)
+            if rebuild:
+                db.execute("DELETE FROM review_cards")
+                changed = set(states)
+            db.executemany(
+                f"INSERT OR REPLACE INTO review_cards ({_CARD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?,"
+                " ?, ?)",
+                [tuple(states[c].to_row().values()) for c in sorted(changed)],
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO review_marks (source, last_id) VALUES (?, ?)",
+                [("attempt", newest_attempt), ("follow-up", newest_grade)],
+            )
+            return states
+
+    @contextmanager
+    def _immediate(self) -> Iterator[sqlite3.Connection]:
+        """A read-modify-write transaction that takes the write lock first, so two processes
+        syncing the schedule at once take turns instead of applying the same events twice."""
+        db = self._db
+        if db.in_transaction:
+            db.commit()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.rollback()
+            raise
+        db.commit()
 
     def start_visit(self, scenario: str, at: float | None = None) -> int:
         """The candidate opened `scenario`; returns the visit id for `add_time`."""
@@ -341,6 +672,8 @@ class ProgressStore:
             )
             for table in ("attempts", "hints", "reveals", "self_grades", "visits"):
                 db.execute(f"DELETE FROM {table} WHERE scenario = ?", (scenario,))
+            # The schedule replays what is left on its next read.
+            db.execute("DELETE FROM review_marks")
 
     # -- reads ------------------------------------------------------------------
 
@@ -435,6 +768,25 @@ class ProgressStore:
             entry(scenario).self_grades = int(count)
         return found
 
+    def concept_scenarios(self) -> dict[str, set[str]]:
+        """Per concept, the scenarios whose recorded checks tested it."""
+        found: dict[str, set[str]] = {}
+        for concept, scenario in self._read(
+            "SELECT DISTINCT c.concept, a.scenario FROM check_results c"
+            " JOIN attempts a ON a.id = c.attempt_id"
+        ):
+            found.setdefault(str(concept), set()).add(str(scenario))
+        return found
+
+    def attempt_history(self) -> list[tuple[float, str, int, int, str]]:
+        """Every attempt as (at, scenario, score, max_score, mode), oldest first."""
+        return [
+            (float(r[0]), str(r[1]), int(r[2]), int(r[3]), str(r[4]))
+            for r in self._read(
+                "SELECT at, scenario, score, max_score, mode FROM attempts ORDER BY at, id"
+            )
+        ]
+
     def concept_results(self) -> dict[str, tuple[int, int]]:
         """Per concept: (checks passed, checks graded) over each scenario's latest attempt."""
         rows = self._read(
@@ -473,6 +825,85 @@ class ProgressStore:
                 )
             ],
         }
+
+
+_CARD_COLUMNS = (
+    "concept, card, reviews, lapses, last_rating, last_source, last_scenario, last_follow_up"
+)
+_SCHEDULE_TABLES = """
+    CREATE TABLE IF NOT EXISTS review_cards (
+        concept TEXT PRIMARY KEY,
+        card TEXT NOT NULL,
+        reviews INTEGER NOT NULL,
+        lapses INTEGER NOT NULL,
+        last_rating INTEGER NOT NULL,
+        last_source TEXT NOT NULL,
+        last_scenario TEXT NOT NULL,
+        last_follow_up INTEGER
+    );
+    CREATE TABLE IF NOT EXISTS review_marks (source TEXT PRIMARY KEY, last_id INTEGER NOT NULL)
+"""
+
+
+def _lead_concept_stored(db: sqlite3.Connection, scenario: str) -> str | None:
+    """The scenario's lead concept from its latest attempt's checks (None before any)."""
+    rows = db.execute(
+        "SELECT concept, max_points FROM check_results WHERE attempt_id = (SELECT MAX(id)"
+        " FROM attempts WHERE scenario = ?) ORDER BY rowid",
+        (scenario,),
+    )
+    return lead_concept((str(c), int(p)) for c, p in rows)
+
+
+def _review_events(
+    db: sqlite3.Connection, after_attempt: int, after_grade: int
+) -> list[ReviewEvent]:
+    """The reviews recorded after the given ids: one per concept per attempt, one per
+    self-grade (see app.progress.review)."""
+    events: list[ReviewEvent] = []
+    checks: dict[int, list[tuple[str, str]]] = {}
+    attempts: dict[int, tuple[float, str]] = {}
+    for attempt_id, at, scenario, concept, status in db.execute(
+        "SELECT a.id, a.at, a.scenario, c.concept, c.status FROM attempts a JOIN check_results c"
+        " ON c.attempt_id = a.id WHERE a.id > ? ORDER BY a.id, c.rowid",
+        (after_attempt,),
+    ):
+        attempts[int(attempt_id)] = (float(at), str(scenario))
+        checks.setdefault(int(attempt_id), []).append((str(concept), str(status)))
+    for attempt_id, (at, scenario) in attempts.items():
+        for concept, rating in attempt_ratings(checks[attempt_id]).items():
+            events.append(ReviewEvent(concept, rating, at, "attempt", attempt_id, scenario))
+    for grade_id, at, scenario, index, grade, concept in list(
+        db.execute(
+            "SELECT id, at, scenario, question_index, grade, concept FROM self_grades"
+            " WHERE id > ? ORDER BY id",
+            (after_grade,),
+        )
+    ):
+        # Grades stored before concepts were recorded name none: resolve as at record time.
+        concept = concept or _lead_concept_stored(db, str(scenario))
+        if concept is None or grade not in GRADE_RATINGS:
+            continue
+        events.append(
+            ReviewEvent(
+                str(concept),
+                grade_rating(str(grade)),
+                float(at),
+                "follow-up",
+                int(grade_id),
+                str(scenario),
+                int(index),
+            )
+        )
+    return events
+
+
+def _json_list(text: str) -> list[Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []
 
 
 class _NewerSchema(Exception):

@@ -93,7 +93,8 @@ class Summary:
     continue_with: ScenarioRow | None
     """The unsolved scenario worked on most recently, else the most recent one."""
     recommended: ScenarioRow | None
-    """The next unsolved scenario in course order after the latest activity."""
+    """Next: the current track's unsolved warm-ups, else the next unsolved scenario in
+    course order after the latest activity; never the same as `continue_with`."""
     notes: list[str] = field(default_factory=list)
     """Things to tell the candidate, such as progress for scenarios that no longer exist."""
 
@@ -180,23 +181,35 @@ def summarize(
     continue_with = next(
         (r for r in recent if not r.progress.passed), recent[0] if recent else None
     )
-    recommended = _recommend(rows, recent[0] if recent else None)
+    recommended = _recommend(rows, recent[0] if recent else None, continue_with)
     return Summary(tracks, continue_with, recommended, notes)
 
 
-def _recommend(rows: list[ScenarioRow], latest: ScenarioRow | None) -> ScenarioRow | None:
-    """Next unsolved scenario after the latest activity, in course order, wrapping round;
-    never the one to continue with when something else is left."""
+WARM_UP = "warm-up"
+"""The difficulty of a track's first steps: Next offers them before moving on."""
+
+
+def _recommend(
+    rows: list[ScenarioRow], latest: ScenarioRow | None, continue_with: ScenarioRow | None
+) -> ScenarioRow | None:
+    """What Next offers: the current track's unsolved warm-ups first, then the next unsolved
+    scenario after the latest activity, in course order, wrapping round. Never the scenario
+    Continue offers (two buttons to one place would waste one): None when it is all that
+    is left."""
     if not rows:
         return None
-    start = rows.index(latest) + 1 if latest is not None else 0
-    ordered = rows[start:] + rows[:start]
-    unsolved = [r for r in ordered if not r.progress.passed]
+    candidates = [r for r in rows if not r.progress.passed and r is not continue_with]
     if latest is not None:
-        others = [r for r in unsolved if r is not latest]
-        if others:
-            return others[0]
-    return unsolved[0] if unsolved else None
+        warm_ups = [
+            r
+            for r in candidates
+            if r.scenario.track == latest.scenario.track and r.scenario.difficulty == WARM_UP
+        ]
+        if warm_ups:
+            return warm_ups[0]
+    # Course order from just after the latest activity, wrapping round.
+    start = rows.index(latest) + 1 if latest is not None else 0
+    return next((r for r in rows[start:] + rows[:start] if r in candidates), None)
 
 
 def format_seconds(seconds: float) -> str:

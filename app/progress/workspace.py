@@ -3,7 +3,8 @@
 The default folder is `data_dir()/workspace`; `--workspace DIR` (or
 `KPREP_WORKSPACE`) chooses another. A draft starts as the scenario's starter
 and is saved atomically (temporary file in the same folder, fsync, `os.replace`),
-so another editor, a crash or a kill never sees half a file. Headless.
+so another editor, a crash or a kill never sees half a file. Replacing a draft with
+the starter first copies it to `.backup/` in the workspace. Headless.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from app.course.models import Scenario
+
+
+BACKUPS_KEPT = 20
+"""Backups kept per scenario (`kprep reset` and the app's restore-starter make them)."""
 
 
 class WorkspaceError(Exception):
@@ -121,11 +126,42 @@ class Workspace:
                 with contextlib.suppress(OSError):
                     os.unlink(temp_name)
 
-    def reset(self, scenario: Scenario) -> str:
-        """Overwrite the draft with the starter; returns the starter text."""
+    def backup(self, scenario_id: str, text: str | None = None) -> Path | None:
+        """Keep a copy of the draft (or of `text`) in `.backup/`; returns where, None when
+        there is nothing to keep. The newest `BACKUPS_KEPT` copies per scenario are kept."""
+        if text is None:
+            if not self.path_for(scenario_id).exists():
+                return None
+            text = self.read(scenario_id)
+        folder = self.root / ".backup"
+        now = time.time_ns()
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now / 1e9))
+        # The nanoseconds keep two copies made in the same second apart and in order.
+        path = folder / f"{scenario_id}.{stamp}-{now % 1_000_000_000:09d}.yaml"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with path.open("x", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+        except OSError as exc:
+            raise WorkspaceError(
+                f"cannot back up the draft in {folder}: {exc.strerror or exc}"
+            ) from exc
+        # Names sort by time (the stamp), so the oldest copies come first.
+        copies = sorted(folder.glob(f"{scenario_id}.[0-9]*.yaml"))
+        for old in copies[:-BACKUPS_KEPT]:
+            with contextlib.suppress(OSError):
+                old.unlink()
+        return path
+
+    def reset(self, scenario: Scenario) -> Path | None:
+        """Overwrite the draft with the starter, keeping a backup of the replaced draft;
+        returns the backup's path (None when there was no draft or it was the starter)."""
         starter = scenario.starter_text()
+        backup = None
+        if self.path_for(scenario.id).exists() and self.read(scenario.id) != starter:
+            backup = self.backup(scenario.id)
         self.save(scenario.id, starter)
-        return starter
+        return backup
 
 
 def rescue(scenario_id: str, text: str) -> Path | None:

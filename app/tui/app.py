@@ -1,19 +1,23 @@
 """The kprep terminal app: owns the services (course, progress, workspace, settings)
 and navigation between the home, lesson and scenario screens.
 
-Screens do the work; this module only wires them. Grading and cluster calls run
-in workers on the screens; workers post messages and the handlers own widget
-state.
+Screens do the work; this module only wires them: it hands each scenario screen its
+services, follows the navigation messages screens post, and owns leaving: ctrl+q,
+ctrl+c with nothing selected, SIGTERM and SIGHUP all save every draft, restore the
+terminal, and leave a one-line summary for the command line to print.
 """
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from textual import events
+from textual import events, on
 from textual.app import App
 from textual.binding import BindingType
 
@@ -21,19 +25,37 @@ from app.progress.store import ProgressError, ProgressStore
 from app.progress.workspace import Workspace
 from app.settings import Settings, load_settings
 from app.tui import keys
+from app.tui.messages import GoBack, OpenHome, OpenLesson, OpenScenario
 
 if TYPE_CHECKING:
+    from textual.command import Provider
+
     from app.course.loader import Course
     from app.live.service import LiveService
+    from app.tui.screens.scenario import ScenarioScreen
+    from app.tui.services import ScenarioMode, ScenarioServices
+
+EXIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+"""Signals that save every draft and restore the terminal before exiting (a closed
+terminal window sends SIGHUP; `kill` and system shutdown send SIGTERM)."""
 
 
 @dataclass(frozen=True)
 class Start:
     """The first screen: the home screen, a scenario or a lesson."""
 
-    kind: Literal["home", "scenario", "lesson"] = "home"
+    kind: Literal["home", "scenario", "lesson", "interview", "review"] = "home"
     target: str | None = None
-    """A scenario id, or a lesson `track` / `track#section`."""
+    """A scenario id, a lesson `track` / `track#section`, or an interview plan (JSON:
+    scenarios, minutes, track, seed)."""
+
+
+def _kprep_commands() -> type[Provider]:
+    """kprep's command palette provider (for `App.COMMANDS`)."""
+    # Deferred for start-up cost: the provider's module is needed once the palette opens.
+    from app.tui.commands import KprepCommands
+
+    return KprepCommands
 
 
 class KprepApp(App[int]):
@@ -50,8 +72,10 @@ class KprepApp(App[int]):
         "styles/lesson.tcss",
         "styles/dialogs.tcss",
         "styles/help.tcss",
+        "styles/interview.tcss",
     ]
     BINDINGS: ClassVar[list[BindingType]] = keys.APP_BINDINGS
+    COMMANDS = App.COMMANDS | {_kprep_commands}
 
     def __init__(
         self,
@@ -65,6 +89,7 @@ class KprepApp(App[int]):
         cursor_blink: bool = True,
         exit_after: Literal["mount", "ready"] | None = None,
         live_service: LiveService | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
         from app.paths import data_dir
@@ -90,9 +115,16 @@ class KprepApp(App[int]):
         """Drafts written to the temp folder because the workspace could not be written."""
         self.last_input_at = time.monotonic()
         """When the candidate last pressed a key; time spent only counts while active."""
+        self.exit_summary = ""
+        """One line for the command line to print after the app exits: what was saved,
+        what to try next."""
         self._ready_reported = False
         self._failed_writes: set[str] = set()
         self._live_service = live_service
+        self.clock = clock
+        """Monotonic seconds for the interview clock; tests pass a fake one."""
+
+        self._signals_installed: list[signal.Signals] = []
 
     @property
     def live_service(self) -> LiveService:
@@ -145,6 +177,7 @@ class KprepApp(App[int]):
                     title="config.toml",
                     severity="warning",
                 )
+        self._install_exit_signals()
         await self._open_start()
         if self.exit_after == "mount":
             self.call_after_refresh(self.exit, 0)
@@ -166,14 +199,27 @@ class KprepApp(App[int]):
             track, _, section = target.partition("#")
             if await self.open_lesson(track, section or None):
                 return
+        elif kind == "interview" and target:
+            # Home underneath: leaving the interview or closing the scorecard lands there.
+            await self.push_screen(HomeScreen())
+            await self.open_interview(target)
+            return
+        elif kind == "review":
+            await self.push_screen(HomeScreen())
+            await self.open_review()
+            return
         await self.push_screen(HomeScreen())
 
     # -- navigation ---------------------------------------------------------------
 
-    async def open_scenario(self, scenario_id: str) -> bool:
-        """Push the scenario screen; notify and return False if it cannot be loaded."""
+    async def open_scenario(
+        self, scenario_id: str, *, mode: ScenarioMode | None = None, replace: bool = False
+    ) -> bool:
+        """Push the scenario screen (or put it in place of the current one); notify and
+        return False if it cannot be loaded."""
         from app.course.loader import CourseError
         from app.tui.screens.scenario import ScenarioScreen
+        from app.tui.services import PRACTICE
 
         try:
             scenario = self.course.scenario(scenario_id)
@@ -183,10 +229,133 @@ class KprepApp(App[int]):
         except CourseError as exc:
             self.notify(f"scenario {scenario_id!r} is invalid: {exc}", severity="error", timeout=15)
             return False
-        await self.push_screen(
-            ScenarioScreen(scenario, live=self.live_service, cursor_blink=self.cursor_blink)
+        screen = ScenarioScreen(
+            scenario,
+            self.scenario_services(),
+            mode=mode or PRACTICE,
+            cursor_blink=self.cursor_blink,
         )
+        if replace:
+            await self.switch_screen(screen)
+        else:
+            await self.push_screen(screen)
         return True
+
+    async def open_interview(self, plan_json: str) -> bool:
+        """Start the interview a plan describes (`kprep interview` planned it)."""
+        import json
+
+        from app.course.loader import CourseError
+        from app.grading.engine import Grader
+        from app.interview.plan import InterviewPlan, weakness_from
+        from app.interview.session import InterviewSession
+        from app.tui.screens.interview import InterviewScreen
+
+        try:
+            raw = json.loads(plan_json)
+            plan = InterviewPlan(
+                tuple(raw["scenarios"]), int(raw["minutes"]), raw.get("track"), int(raw["seed"])
+            )
+            scenarios = {sid: self.course.scenario(sid) for sid in plan.scenarios}
+        except (ValueError, KeyError, TypeError, CourseError) as exc:
+            self.notify(f"cannot start the interview: {exc}", severity="error", timeout=15)
+            return False
+        graders: dict[str, Grader] = {}
+        crd_dir = self.course.crd_dir
+
+        def grade(scenario: Any, text: str) -> Any:
+            grader = graders.get(scenario.id)
+            if grader is None:
+                grader = graders[scenario.id] = Grader(scenario, crd_dir=crd_dir)
+            return grader.grade_text(text, f"{scenario.id}.yaml")
+
+        def section_title(link: str) -> str | None:
+            track, _, slug = link.partition("#")
+            try:
+                section = self.course.lesson(track).section(slug) if slug else None
+            except (KeyError, OSError):
+                return None
+            return section.title if section else None
+
+        from datetime import UTC, datetime
+
+        try:
+            weakness = weakness_from(self.store.schedule(), datetime.now(UTC))
+        except ProgressError:
+            weakness = {}
+        session = InterviewSession(
+            plan,
+            scenarios,
+            grade,
+            recorder=self.store,
+            clock=self.clock,
+            weakness=weakness,
+            section_titles=section_title,
+        )
+        await self.push_screen(InterviewScreen(session, cursor_blink=self.cursor_blink))
+        return True
+
+    async def open_review(self) -> None:
+        from app.tui.screens.review import ReviewScreen
+
+        await self.push_screen(ReviewScreen())
+
+    def scenario_services(self) -> ScenarioServices:
+        """What a scenario screen works with (tests build their own)."""
+        from app.tui.services import ScenarioServices
+
+        return ScenarioServices(
+            store=self.store,
+            record=self.record,
+            workspace=self.workspace,
+            live=self.live_service,
+            crd_dir=self.course.crd_dir,
+            editor_command=self.settings.editor_command(),
+            last_input_at=lambda: self.last_input_at,
+            next_scenario=self.next_scenario,
+        )
+
+    def next_scenario(self, current: str | None = None) -> str | None:
+        """The home screen's Next (else its Continue), never `current`."""
+        from app.course.catalog import catalog_or_none
+        from app.progress.course_index import load_index
+        from app.progress.summary import summarize
+
+        cards, _errors = load_index(self.course_dir)
+        try:
+            summary = summarize(cards, self.store, [], catalog_or_none(self.course_dir))
+        except ProgressError:
+            return None
+        for row in (summary.recommended, summary.continue_with):
+            if row is not None and row.scenario.id != current:
+                return row.scenario.id
+        return None
+
+    @on(OpenScenario)
+    async def _open_scenario_message(self, message: OpenScenario) -> None:
+        from app.tui.screens.scenario import ScenarioScreen
+
+        # From a scenario, the next one takes its place: back then leads where it led.
+        await self.open_scenario(
+            message.scenario_id, replace=isinstance(self.screen, ScenarioScreen)
+        )
+
+    @on(OpenLesson)
+    async def _open_lesson_message(self, message: OpenLesson) -> None:
+        await self.open_lesson(message.track, message.section)
+
+    @on(GoBack)
+    def _go_back_message(self, message: GoBack) -> None:
+        self.go_back()
+
+    @on(OpenHome)
+    async def _open_home_message(self, message: OpenHome) -> None:
+        from app.tui.screens.home import HomeScreen
+
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        if not isinstance(self.screen, HomeScreen):
+            await self.switch_screen(HomeScreen())
 
     async def open_lesson(self, track: str, section: str | None = None) -> bool:
         """Show a track's lesson (at `section`), reusing the lesson screen below if any."""
@@ -220,7 +389,7 @@ class KprepApp(App[int]):
 
     # -- progress helpers -----------------------------------------------------------
 
-    def record(self, what: str, write: Any) -> bool:
+    def record(self, what: str, write: Callable[[ProgressStore], object]) -> bool:
         """Run a progress write; tell the candidate (once per kind of write) if it fails."""
         try:
             write(self.store)
@@ -240,29 +409,87 @@ class KprepApp(App[int]):
             self.push_screen(HelpScreen())
 
     def action_quit_saving(self) -> None:
-        """Save every open draft and the time spent, then exit (ctrl+c anywhere)."""
-        # Keys typed just before ctrl+c may still be queued in the editor: quit after them.
-        editor = next(
-            (
-                getattr(s, "editor", None)
-                for s in reversed(self.screen_stack)
-                if getattr(s, "editor", None) is not None
-            ),
-            None,
-        )
-        if editor is not None and editor.is_attached:
-            editor.call_later(self._quit_now)
+        """Save every open draft and the time spent, then exit (ctrl+q)."""
+        # Keys typed just before the quit key may still be queued in the editor: quit after.
+        focused = self.focused
+        if focused is not None and focused.is_attached:
+            focused.call_later(self._quit_now)
         else:
             self._quit_now()
 
-    def _quit_now(self) -> None:
+    async def action_quit(self) -> None:
+        """Textual's own quit (the palette's Quit command) saves too."""
+        self.action_quit_saving()
+
+    def action_copy_or_quit(self) -> None:
+        """ctrl+c: copy the selection of the focused text field; with none, save and quit."""
+        # Deferred for start-up cost: TextArea brings tree-sitter, and home needs neither.
+        from textual.widgets import Input, TextArea
+
+        focused = self.focused
+        if isinstance(focused, TextArea | Input) and focused.selected_text:
+            # After the keys queued before it (a shift+arrow still extending the selection).
+            field = focused
+            focused.call_later(lambda: self._copy_selection(field.selected_text))
+        elif selected := self.screen.get_selected_text():
+            self._copy_selection(selected)  # text selected with the mouse (the prompt, hints)
+        else:
+            self.action_quit_saving()
+
+    def _copy_selection(self, text: str) -> None:
+        self.copy_to_clipboard(text)
+        lines = text.count("\n") + 1
+        self.notify(
+            f"Copied {lines} line(s). ctrl+q quits." if lines > 1 else "Copied. ctrl+q quits.",
+            timeout=2,
+        )
+
+    def _quit_now(self, return_code: int = 0) -> None:
+        """Flush every scenario screen (newest first), write the summary, exit."""
+        from app.tui.screens.scenario import ScenarioScreen
+
+        saved: list[str] = []
+        current: ScenarioScreen | None = None
         for screen in reversed(self.screen_stack):
-            flush = getattr(screen, "flush_before_exit", None)
-            if flush is not None:
-                rescued = flush()
-                if rescued is not None:
-                    self.rescued.append(rescued)
-        self.exit(0)
+            if not isinstance(screen, ScenarioScreen):
+                continue
+            current = current or screen
+            rescued = screen.flush_before_exit()
+            if rescued is not None:
+                self.rescued.append(rescued)
+            else:
+                saved.append(screen.exit_summary())
+        self.exit_summary = self._summary(saved, current)
+        self.exit(0, return_code=return_code)
+
+    def _summary(self, saved: list[str], current: ScenarioScreen | None) -> str:
+        try:
+            if current is not None and not current.passed_before:
+                following: str | None = current.scenario.id
+            else:
+                following = self.next_scenario(current.scenario.id if current else None)
+        except Exception:  # noqa: BLE001 - the summary must never stop kprep from exiting
+            following = None
+        parts = ["; ".join(saved) if saved else "progress saved"]
+        if following is not None:
+            parts.append(f"next: kprep practice {following}")
+        return "kprep: " + " · ".join(parts)
+
+    # -- signals -----------------------------------------------------------------------
+
+    def _install_exit_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in EXIT_SIGNALS:
+            try:
+                loop.add_signal_handler(signum, self._exit_on_signal, signum)
+            except (NotImplementedError, RuntimeError, ValueError):
+                continue  # not the main thread, or a platform without these signals
+            self._signals_installed.append(signum)
+
+    def _exit_on_signal(self, signum: signal.Signals) -> None:
+        """SIGTERM / SIGHUP: save first (the terminal may already be gone), then exit the
+        normal way, which leaves the alternate screen and turns mouse reporting off."""
+        self._quit_now(return_code=128 + int(signum))
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):
@@ -270,4 +497,8 @@ class KprepApp(App[int]):
         await super().on_event(event)
 
     def on_unmount(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in self._signals_installed:
+            loop.remove_signal_handler(signum)
+        self._signals_installed.clear()
         self.store.close()

@@ -13,24 +13,36 @@ from __future__ import annotations
 from textual.binding import Binding, BindingType
 
 EDITOR_KEYS: tuple[tuple[str, str], ...] = (
+    ("enter", "New line, indented for YAML (one level deeper after `key:` and `- `)"),
+    ("tab / shift+tab", "Indent with spaces (never a tab) / dedent; a whole selection at once"),
+    ("backspace", "In the indentation, back to the previous level"),
     ("ctrl+z / ctrl+y", "Undo / redo"),
-    ("tab / shift+tab", "Indent with spaces / dedent"),
     ("escape", "Leave the editor (focus the results list)"),
-    ("ctrl+x / ctrl+v", "Cut / paste (copy: select, then super+c)"),
+    ("ctrl+c / ctrl+x / ctrl+v", "Copy the selection / cut / paste"),
     ("ctrl+k / ctrl+w", "Delete to end of line / delete word left"),
     ("shift+arrows", "Select"),
 )
-"""The TextArea's own keys (not remappable), listed for reference."""
+"""The editor's own keys (not remappable), listed for reference. Tabs show tinted and
+trailing spaces as dots; long comment lines wrap."""
 
 
 APP_BINDINGS: list[BindingType] = [
     Binding(
-        "ctrl+c,ctrl+q",
+        "ctrl+q",
         "quit_saving",
         "Quit",
         id="quit",
         priority=True,
         tooltip="Save the draft and progress, then exit.",
+    ),
+    Binding(
+        "ctrl+c",
+        "copy_or_quit",
+        "Copy / quit",
+        id="copy-or-quit",
+        priority=True,
+        show=False,
+        tooltip="Copy the selected text; with nothing selected, save and exit.",
     ),
     Binding(
         "f1,question_mark",
@@ -56,6 +68,14 @@ HOME_BINDINGS: list[BindingType] = [
         "Lesson",
         id="home.lesson",
         tooltip="Read the highlighted track's lesson.",
+    ),
+    Binding("r", "review", "Review", id="home.review", tooltip="Review the concepts due today."),
+    Binding(
+        "i",
+        "interview",
+        "Interview",
+        id="home.interview",
+        tooltip="A 45-minute mock interview: three questions, no hints, a scorecard.",
     ),
     Binding("tab", "app.focus_next", "Switch pane", id="home.focus-next", show=False),
 ]
@@ -93,7 +113,7 @@ SCENARIO_BINDINGS: list[BindingType] = [
         "Grade",
         id="scenario.grade",
         priority=True,
-        tooltip="Grade the answer and record the attempt.",
+        tooltip="Grade the answer and record the attempt (checks also run as you type).",
     ),
     Binding(
         "ctrl+g",
@@ -101,7 +121,7 @@ SCENARIO_BINDINGS: list[BindingType] = [
         "Hint",
         id="scenario.hint",
         priority=True,
-        tooltip="Show the next hint (hints are counted).",
+        tooltip="Show the next hint (counted once it is on screen).",
     ),
     Binding(
         "ctrl+o",
@@ -118,6 +138,14 @@ SCENARIO_BINDINGS: list[BindingType] = [
         id="scenario.follow-ups",
         priority=True,
         tooltip="The interviewer's next questions (after passing).",
+    ),
+    Binding(
+        "f7",
+        "next_scenario",
+        "Next scenario",
+        id="scenario.next-scenario",
+        priority=True,
+        tooltip="Open the next recommended scenario (after passing).",
     ),
     Binding(
         "ctrl+l",
@@ -146,6 +174,24 @@ SCENARIO_BINDINGS: list[BindingType] = [
         tooltip="Move the cursor to the next failed check or problem.",
     ),
     Binding(
+        "f2",
+        "explain",
+        "Why",
+        id="scenario.explain",
+        priority=True,
+        show=False,
+        tooltip="The full teaching text of the check at the cursor (again: short again).",
+    ),
+    Binding(
+        "ctrl+t",
+        "goto_line",
+        "Go to line",
+        id="scenario.goto-line",
+        priority=True,
+        show=False,
+        tooltip="Move the cursor to a line number.",
+    ),
+    Binding(
         "f4",
         "lesson",
         "Lesson",
@@ -158,25 +204,48 @@ SCENARIO_BINDINGS: list[BindingType] = [
         "Reset",
         id="scenario.reset",
         show=False,
-        tooltip="Restore the starter (asks first; ctrl+z undoes it).",
+        tooltip="Restore the starter (asks first; keeps a backup; ctrl+z undoes it).",
     ),
     Binding(
         "f6",
-        "focus_results",
+        "cycle_focus",
         "Results",
         id="scenario.focus-results",
         show=False,
         priority=True,
-        tooltip="Move focus between the editor and the results list.",
+        tooltip="Move focus: editor, results list, prompt and hints, editor.",
     ),
     Binding(
         "escape",
+        "focus_editor",
+        "Editor",
+        id="scenario.editor",
+        show=False,
+        tooltip="From the results list or the prompt: back to the editor (never leaves).",
+    ),
+    Binding(
+        "f3",
         "back",
         "Back",
         id="scenario.back",
         show=False,
-        tooltip="Back (from the editor, escape first leaves the editor).",
+        priority=True,
+        tooltip="Leave the scenario (the draft is saved): back to the lesson or home.",
     ),
+]
+
+RESULTS_BINDINGS: list[BindingType] = [
+    Binding(
+        "space",
+        "toggle_details",
+        "Why",
+        id="results.details",
+        tooltip="Show or hide the full teaching text of the highlighted check.",
+    ),
+]
+
+GOTO_BINDINGS: list[BindingType] = [
+    Binding("escape", "cancel", "Cancel", id="goto.cancel"),
 ]
 
 FOLLOWUP_BINDINGS: list[BindingType] = [
@@ -211,6 +280,47 @@ CONFIRM_BINDINGS: list[BindingType] = [
     Binding("n,escape", "answer(False)", "No", id="confirm.no"),
 ]
 
+INTERVIEW_BINDINGS: list[BindingType] = [
+    Binding(
+        "ctrl+r,f5",
+        "submit",
+        "Submit",
+        id="interview.submit",
+        priority=True,
+        tooltip="Hand in the manifest or the answer and move on (the clock does it at zero).",
+    ),
+    # Priority: the editor's own escape (focus the results) has nothing to go to here.
+    Binding(
+        "escape",
+        "leave",
+        "Leave",
+        id="interview.leave",
+        priority=True,
+        tooltip="Leave the interview.",
+    ),
+]
+
+DEBRIEF_BINDINGS: list[BindingType] = [
+    Binding("1", "grade('again')", "Again", id="debrief.again"),
+    Binding("2", "grade('hard')", "Hard", id="debrief.hard"),
+    Binding("3", "grade('good')", "Good", id="debrief.good"),
+    Binding("4", "grade('easy')", "Easy", id="debrief.easy"),
+    Binding(
+        "s", "skip_rest", "Scorecard", id="debrief.scorecard", tooltip="Skip to the scorecard."
+    ),
+]
+
+SCORECARD_BINDINGS: list[BindingType] = [
+    Binding("1", "study(1)", "Study 1", id="scorecard.study-1", tooltip="Open the lesson."),
+    Binding("2", "study(2)", "Study 2", id="scorecard.study-2", tooltip="Open the lesson."),
+    Binding("3", "study(3)", "Study 3", id="scorecard.study-3", tooltip="Open the lesson."),
+    Binding("escape,q", "close", "Close", id="scorecard.close"),
+]
+
+REVIEW_BINDINGS: list[BindingType] = [
+    Binding("escape,q", "close", "Close", id="review.close"),
+]
+
 HELP_BINDINGS: list[BindingType] = [
     Binding("escape,q,f1,question_mark", "close", "Close", id="help.close"),
 ]
@@ -223,10 +333,16 @@ def binding_sections() -> list[tuple[str, list[Binding]]]:
         ("Home", HOME_BINDINGS),
         ("Lesson", LESSON_BINDINGS),
         ("Scenario", SCENARIO_BINDINGS),
+        ("Results list", RESULTS_BINDINGS),
+        ("Go to line", GOTO_BINDINGS),
         ("Follow-up questions", FOLLOWUP_BINDINGS),
         ("Reference answer", REFERENCE_BINDINGS),
         ("Cluster placement", PLACEMENT_BINDINGS),
         ("Confirmation", CONFIRM_BINDINGS),
+        ("Mock interview", INTERVIEW_BINDINGS),
+        ("Interview debrief", DEBRIEF_BINDINGS),
+        ("Interview scorecard", SCORECARD_BINDINGS),
+        ("Review queue", REVIEW_BINDINGS),
     ]
     return [
         (title, [b for b in bindings if isinstance(b, Binding)]) for title, bindings in sections
@@ -260,7 +376,9 @@ def keymap_markdown() -> str:
         'editor = "nvim"',
         "```",
         "",
-        "Press F1 (or ?) in the app for this list with your own keys.",
+        "Press F1 (or ?) in the app for this list with your own keys. ctrl+p opens the",
+        "command palette: any scenario or lesson by name or id, the scenario's actions,",
+        "and every field of your YAML to jump to.",
         "",
     ]
     for title, bindings in binding_sections():

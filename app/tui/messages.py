@@ -1,4 +1,5 @@
-"""Messages that workers post to the screens (workers never touch widgets)."""
+"""Messages: workers post results to the screens (workers never touch widgets), and
+screens ask the app to navigate."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 if TYPE_CHECKING:
+    from app.grading.engine import Grader
+    from app.grading.report import Report
     from app.live.service import NodeGpus
 
 
@@ -15,8 +18,7 @@ if TYPE_CHECKING:
 class GraderReady(Message):
     """The scenario's grader is built (CEL compiled, schemas loaded)."""
 
-    grader: Any
-    """An `app.grading.engine.Grader`."""
+    grader: Grader
 
 
 @dataclass
@@ -30,8 +32,7 @@ class GraderFailed(Message):
 class GradeFinished(Message):
     """An offline grading run finished."""
 
-    report: Any
-    """An `app.grading.report.Report`."""
+    report: Report
     version: int
     """The editor's change counter when the text was taken; stale results are dropped."""
     explicit: bool
@@ -51,8 +52,8 @@ class LiveGradeProgress(Message):
 class LiveGradeFinished(Message):
     """A live run on the local cluster finished."""
 
-    report: Any
-    """The live `Report`: offline checks, live checks, placement."""
+    report: Report
+    """The live report: offline checks, live checks, placement."""
     nodes: list[NodeGpus]
     """Every node of the cluster with its allocatable GPUs (empty if unknown)."""
 
@@ -62,6 +63,31 @@ class LiveGradeFailed(Message):
     """Live grading could not run (no cluster, not installed...); `error` is for the candidate."""
 
     error: str
+
+
+@dataclass
+class OpenScenario(Message):
+    """Navigation, up to the app: open a scenario (from the palette, or next after a pass)."""
+
+    scenario_id: str
+
+
+@dataclass
+class OpenLesson(Message):
+    """Navigation, up to the app: open a track's lesson, at a section."""
+
+    track: str
+    section: str | None = None
+
+
+@dataclass
+class GoBack(Message):
+    """Navigation, up to the app: leave the current screen."""
+
+
+@dataclass
+class OpenHome(Message):
+    """Navigation, up to the app: the home screen."""
 
 
 @dataclass

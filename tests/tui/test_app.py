@@ -66,7 +66,7 @@ async def test_home_next_and_enter_open_scenarios(make_app):
         await pilot.press("n")
         await settle(pilot)
         assert isinstance(app.screen, ScenarioScreen)
-        await pilot.press("escape", "escape")
+        await pilot.press("f3")
         await settle(pilot)
         assert isinstance(app.screen, HomeScreen)
         await pilot.press("enter")  # the tracks list: move to its scenarios
@@ -93,7 +93,7 @@ async def test_lesson_section_jumps_to_its_scenarios_and_back(make_app):
         await pilot.press("p", "enter")
         await settle(pilot)
         assert isinstance(app.screen, ScenarioScreen)
-        await pilot.press("escape", "escape")
+        await pilot.press("f3")
         await pilot.pause()
         assert app.screen is lesson  # type: ignore[comparison-overlap]
         assert lesson.current_section == "gpus-as-extended-resources"
@@ -180,8 +180,8 @@ async def test_unwritable_workspace_keeps_the_draft_in_memory(make_app, tmp_path
         screen.editor.move_cursor((0, 0))
         await pilot.press(*"# keep me", "enter")
         await pilot.pause(0.7)
-        assert screen.save_failed
-        assert "not saved" in str(screen.query_one("#status-line").render())
+        assert screen.drafts.save_failed
+        assert "not saved" in str(screen.status.render())
         await pilot.press("ctrl+r")
         await settle(pilot)
         assert screen.last_report is not None  # grading still works

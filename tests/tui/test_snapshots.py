@@ -46,6 +46,13 @@ def test_scenario_screen_after_grading(snap_compare, make_app):
     assert snap_compare(make_app("scenario", "gpu-limits"), terminal_size=SIZE, run_before=grade)
 
 
+def test_scenario_screen_at_80_by_24(snap_compare, make_app):
+    """The smallest terminal kprep supports: F1 first in the footer, checks as you type."""
+    assert snap_compare(
+        make_app("scenario", "gpu-limits"), terminal_size=(80, 24), run_before=settle
+    )
+
+
 def test_help_screen(snap_compare, make_app):
     async def help_screen(pilot):
         await settle(pilot)

@@ -15,6 +15,9 @@ HEADLESS = [
     "app.grading.render",
     "app.cluster.profiles",
     "app.progress",
+    "app.progress.export",
+    "app.interview.session",
+    "app.coach.coverage",
 ]
 
 

@@ -80,6 +80,9 @@ def test_reset_command_restores_the_starter(repo):
     done = runner.invoke(main_group, ["reset", "gpu-limits", "--yes"])
     assert done.exit_code == 0, done.output
     assert draft.read_text() == (repo / "scenarios/gpu-limits/starter.yaml").read_text()
+    backups = list((draft.parent / ".backup").glob("gpu-limits.*.yaml"))
+    assert len(backups) == 1 and backups[0].read_text() == "kind: Mine\n"
+    assert f"your previous draft is kept in {backups[0]}" in done.output
 
 
 def test_reset_and_practice_reject_unknown_scenarios():
@@ -87,3 +90,51 @@ def test_reset_and_practice_reject_unknown_scenarios():
     for command in (["reset", "nope", "--yes"], ["practice", "nope"]):
         result = runner.invoke(main_group, command)
         assert result.exit_code == 2 and "unknown scenario" in result.output
+
+
+def _card(scenario_id: str, track: str, difficulty: str = "medium"):
+    from app.progress.course_index import ScenarioCard
+
+    return ScenarioCard(
+        id=scenario_id,
+        title=scenario_id,
+        track=track,
+        difficulty=difficulty,
+        order=0,
+        lesson=track,
+        max_score=2,
+        hints=(),
+        checks=("c",),
+    )
+
+
+def test_next_never_offers_what_continue_offers():
+    cards = [_card("a", "t"), _card("b", "t"), _card("c", "t")]
+    with ProgressStore.in_memory() as store:
+        store.record_attempt(attempt("b", False, 1.0), at=1.0)  # unsolved: Continue
+        store.record_attempt(attempt("a", True, 2.0), at=2.0)  # latest, solved
+        summary = summarize(cards, store)
+        assert summary.continue_with is not None and summary.continue_with.scenario.id == "b"
+        # After "a" in course order comes "b": Next skips it, Continue already offers it.
+        assert summary.recommended is not None and summary.recommended.scenario.id == "c"
+        store.record_attempt(attempt("c", True, 3.0), at=3.0)
+        summary = summarize(cards, store)
+        assert summary.continue_with is not None and summary.continue_with.scenario.id == "b"
+        assert summary.recommended is None  # only "b" is left, and Continue offers it
+
+
+def test_next_finishes_the_current_tracks_warm_ups_first():
+    cards = [
+        _card("s-hard", "serving", "hard"),
+        _card("s-warm", "serving", "warm-up"),
+        _card("x-warm", "other", "warm-up"),
+        _card("s-easy", "serving", "easy"),
+    ]
+    with ProgressStore.in_memory() as store:
+        store.record_attempt(attempt("s-hard", True, 1.0), at=1.0)
+        summary = summarize(cards, store)
+        assert summary.recommended is not None and summary.recommended.scenario.id == "s-warm"
+        store.record_attempt(attempt("s-warm", True, 2.0), at=2.0)
+        summary = summarize(cards, store)
+        # The track's warm-ups are done: course order again, from the latest activity.
+        assert summary.recommended is not None and summary.recommended.scenario.id == "x-warm"

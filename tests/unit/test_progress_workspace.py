@@ -58,11 +58,28 @@ def test_undecodable_draft_is_moved_aside_never_overwritten(tmp_path, scenario):
     assert len(aside) == 1 and aside[0].read_bytes() == b"\xff\xfe\x00bad"
 
 
-def test_reset_restores_the_starter(tmp_path, scenario):
+def test_reset_restores_the_starter_and_keeps_a_backup(tmp_path, scenario):
     workspace = Workspace(tmp_path)
     workspace.save("gpu-limits", "kind: Mine\n")
-    assert workspace.reset(scenario) == scenario.starter_text()
+    backup = workspace.reset(scenario)
     assert workspace.read("gpu-limits") == scenario.starter_text()
+    assert backup is not None and backup.read_text() == "kind: Mine\n"
+    assert backup.parent == tmp_path / ".backup" and backup.name.startswith("gpu-limits.")
+    # Nothing to keep: the draft already is the starter, or there is no draft.
+    assert workspace.reset(scenario) is None
+    assert Workspace(tmp_path / "empty").reset(scenario) is None
+
+
+def test_backups_are_capped_per_scenario(tmp_path, monkeypatch):
+    from app.progress import workspace as workspace_module
+
+    monkeypatch.setattr(workspace_module, "BACKUPS_KEPT", 3)
+    workspace = Workspace(tmp_path)
+    made = [workspace.backup("gpu-limits", f"n: {n}\n") for n in range(5)]
+    workspace.backup("other", "x: 1\n")
+    kept = sorted((tmp_path / ".backup").glob("gpu-limits.*.yaml"))
+    assert len(kept) == 3 and made[-1] in kept
+    assert len(list((tmp_path / ".backup").glob("other.*.yaml"))) == 1
 
 
 def test_rescue_writes_a_temporary_copy():

@@ -1,12 +1,14 @@
 """Follow-up questions, one at a time: answer, see the key points and the model
-answer, grade yourself (again / hard / good / easy). Grades are stored."""
+answer, grade yourself (again / hard / good / easy). Grades are stored. With
+kprep[coach] installed, the key points your answer covers are marked (scored in a
+worker) and the suggested grade is focused."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -16,6 +18,7 @@ from textual.widgets import Button, Static, TextArea
 from app.course.models import Scenario
 from app.progress.store import SELF_GRADES
 from app.tui import keys
+from app.tui.screens.review import CoverageFound
 from app.tui.widgets.footer import KeyFooter
 
 if TYPE_CHECKING:
@@ -35,6 +38,8 @@ class FollowUpScreen(ModalScreen[None]):
         self.graded: list[str] = []
         """Grades given in this sitting, in order."""
         self._start = start
+        self.coverage: Any = None
+        """The coverage scorer's result for the current answer, once it is in."""
 
     @property
     def kapp(self) -> KprepApp:
@@ -92,24 +97,62 @@ class FollowUpScreen(ModalScreen[None]):
         return True
 
     def action_reveal(self) -> None:
-        question = self.scenario.follow_ups[self.index]
         self.revealed = True
+        self.coverage = None
+        self._show_model()
+        self.query_one("#followup-answer", TextArea).read_only = True
+        grades = self.query_one("#followup-grades")
+        grades.display = True
+        self.query_one("#grade-good", Button).focus()
+        self.refresh_bindings()
+        model = self.query_one("#followup-model", Static)
+        self.call_after_refresh(model.scroll_visible)
+        self._score(self.index, self.query_one("#followup-answer", TextArea).text)
+
+    @work(thread=True, exclusive=True, group="coverage")
+    def _score(self, index: int, answer: str) -> None:
+        from app.coach.coverage import CoachUnavailable, available, load_scorer
+
+        if available() is not None:
+            return  # without the extra, self-grading works as it always did
+        try:
+            result = load_scorer().coverage(self.scenario.follow_ups[index].key_points, answer)
+        except CoachUnavailable:
+            return
+        self.post_message(CoverageFound(result, None, index))
+
+    @on(CoverageFound)
+    def _coverage_found(self, message: CoverageFound) -> None:
+        if message.index != self.index or not self.revealed:
+            return  # an answer already graded
+        self.coverage = message.coverage
+        self._show_model()
+        self.query_one(f"#grade-{message.coverage.suggested}", Button).focus()
+
+    def _show_model(self) -> None:
+        question = self.scenario.follow_ups[self.index]
+        coverage: Any = self.coverage
         text = Text()
         text.append("Key points\n", style="bold")
-        for point in question.key_points:
-            text.append(f"  • {point}\n")
+        for number, point in enumerate(question.key_points):
+            if coverage is None:
+                text.append(f"  • {point}\n")
+            elif coverage.covered[number]:
+                text.append(f"  ✓ {point}\n", style="green")
+            else:
+                text.append(f"  · {point}\n", style="dim")
+        if coverage is not None:
+            text.append(
+                f"Your answer covers {sum(coverage.covered)} of {len(coverage.covered)}: "
+                f"suggested {coverage.suggested} (your call)\n",
+                style="italic",
+            )
         text.append("\nModel answer\n", style="bold")
         text.append(question.model_answer)
         text.append("\n\nHow did you do? 1 again · 2 hard · 3 good · 4 easy", style="dim")
         model = self.query_one("#followup-model", Static)
         model.update(text)
         model.display = True
-        self.query_one("#followup-answer", TextArea).read_only = True
-        grades = self.query_one("#followup-grades")
-        grades.display = True
-        self.query_one("#grade-good", Button).focus()
-        self.refresh_bindings()
-        self.call_after_refresh(model.scroll_visible)
 
     @on(Button.Pressed)
     def _grade_pressed(self, event: Button.Pressed) -> None:
@@ -122,12 +165,17 @@ class FollowUpScreen(ModalScreen[None]):
         question = self.scenario.follow_ups[self.index]
         answer = self.query_one("#followup-answer", TextArea).text
         index = self.index
+        coverage: Any = self.coverage
+        stored: list[int] = []
         self.kapp.record(
             "self-grade",
-            lambda s: s.record_self_grade(
-                self.scenario.id, index, question.question, answer, grade
+            lambda s: stored.append(
+                s.record_self_grade(self.scenario.id, index, question.question, answer, grade)
             ),
         )
+        if coverage is not None and stored:
+            self.kapp.record("coverage", lambda s: s.record_coverage(stored[0], coverage))
+        self.coverage = None
         self.graded.append(grade)
         if self.index + 1 < len(self.scenario.follow_ups):
             self.index += 1

@@ -46,6 +46,8 @@ class HomeScreen(Screen[None]):
         self._course_notes: list[str] = []
         self._first_resume = True
         self._columns_width = 0
+        self.due_count = 0
+        """Concepts due today, as last shown."""
 
     @property
     def kapp(self) -> KprepApp:
@@ -56,6 +58,7 @@ class HomeScreen(Screen[None]):
         with Horizontal(id="home-banner"):
             yield Static(id="continue")
             yield Static(id="next")
+        yield Static(id="due-today")
         with Horizontal(id="home-body"):
             with Vertical(id="tracks-pane"):
                 yield Static("Tracks", classes="pane-title")
@@ -124,9 +127,11 @@ class HomeScreen(Screen[None]):
         self.query_one("#continue", Static).update(
             _banner("Continue", summary.continue_with, "c"), layout=False
         )
+        everything_solved = all(row.progress.passed for row in summary.rows)
         self.query_one("#next", Static).update(
-            _banner("Next", summary.recommended, "n"), layout=False
+            _banner("Next", summary.recommended, "n", everything_solved), layout=False
         )
+        self._show_due(scenarios)
         notes = self.query_one("#notes", Static)
         notes.update("\n".join(f"note: {n}" for n in summary.notes[:3]))
         notes.display = bool(summary.notes)
@@ -152,8 +157,10 @@ class HomeScreen(Screen[None]):
 
     def _title_width(self) -> int:
         table = self.query_one("#scenarios", DataTable)
-        # Three fixed columns (1 + 7 + 5 cells) and one cell of padding each side of four.
-        return max(16, table.scrollable_content_region.width - 13 - 8 - 1)
+        # Three fixed columns (1 + 7 + 5 cells), one cell of padding each side of four, and
+        # the vertical scrollbar whether or not it shows yet (rows are two lines high).
+        scrollbar = table.styles.scrollbar_size_vertical
+        return max(16, table.size.width - scrollbar - 13 - 8 - 1)
 
     def _add_columns(self) -> None:
         table = self.query_one("#scenarios", DataTable)
@@ -199,8 +206,12 @@ class HomeScreen(Screen[None]):
         width = self._title_width()
         for item in row.scenarios:
             mark, colour = _STATUS[item.status]
+            # Two lines: the title, then the id `kprep practice` takes.
             title = Text(item.scenario.title, no_wrap=True, overflow="ellipsis")
             title.truncate(width, overflow="ellipsis")
+            scenario_id = Text(item.scenario.id, style="dim", no_wrap=True, overflow="ellipsis")
+            scenario_id.truncate(width, overflow="ellipsis")
+            title.append("\n").append_text(scenario_id)
             best = (
                 f"{item.progress.best_score}/{item.scenario.max_score}"
                 if item.progress.best_score is not None
@@ -212,6 +223,7 @@ class HomeScreen(Screen[None]):
                 item.scenario.difficulty,
                 best,
                 key=item.scenario.id,
+                height=2,
             )
         if not row.scenarios:
             table.add_row("", Text("No scenarios in this track yet.", style="dim"), "", "", key="")
@@ -240,6 +252,63 @@ class HomeScreen(Screen[None]):
         if scenario_id:
             await self.kapp.open_scenario(scenario_id)
 
+    def _show_due(self, scenarios: list[ScenarioCard]) -> None:
+        """Concepts due today and each one's drill (the review queue, without its questions:
+        naming them needs the whole course, which the review screen loads)."""
+        from datetime import UTC, datetime
+
+        from app.progress.queue import review_queue
+
+        due_line = self.query_one("#due-today", Static)
+        try:
+            store = self.kapp.store
+            due = review_queue(
+                store.due_reviews(),
+                datetime.now(UTC),
+                {s.id for s in scenarios},
+                store.concept_scenarios(),
+            )
+        except Exception as exc:  # noqa: BLE001 - ProgressError: the home screen goes on
+            due_line.update(Text(f"Due today: unavailable ({exc})", style="dim"), layout=False)
+            return
+        self.due_count = len(due)
+        text = Text()
+        text.append("Due today ", style="bold")
+        text.append("[r] ", style="dim")
+        if not due:
+            text.append("nothing to review", style="dim")
+        else:
+            shown = ", ".join(f"{d.concept} ({d.describe()})" for d in due[:3])
+            more = f" and {len(due) - 3} more" if len(due) > 3 else ""
+            text.append(f"{len(due)} concept{'s' if len(due) != 1 else ''}: {shown}{more}")
+        text.append("   Mock interview ", style="bold")
+        text.append("[i]", style="dim")
+        due_line.update(text, layout=False)
+
+    async def action_review(self) -> None:
+        await self.kapp.open_review()
+
+    async def action_interview(self) -> None:
+        """A 45-minute, three-question interview over the whole course."""
+        from datetime import UTC, datetime
+
+        from app.interview.plan import plan_interview, weakness_from
+
+        try:
+            found, _errors = self.kapp.course.load_all()
+            weakness = weakness_from(self.kapp.store.schedule(), datetime.now(UTC))
+            plan = plan_interview(found, count=min(3, len(found)), minutes=45, weakness=weakness)
+        except Exception as exc:  # noqa: BLE001 - PlanError, a course or progress error: say why
+            self.notify(f"cannot start an interview: {exc}", severity="error")
+            return
+        import json
+
+        await self.kapp.open_interview(
+            json.dumps(
+                {"scenarios": list(plan.scenarios), "minutes": 45, "track": None, "seed": plan.seed}
+            )
+        )
+
     async def action_continue(self) -> None:
         if self.summary is None:
             self.notify("Still loading the course…")
@@ -256,7 +325,10 @@ class HomeScreen(Screen[None]):
             return
         row = self.summary.recommended
         if row is None:
-            self.notify("Every scenario is solved. Well done!")
+            if all(r.progress.passed for r in self.summary.rows):
+                self.notify("Every scenario is solved. Well done!")
+            else:
+                self.notify("Only the scenario to continue is left: press c.")
             return
         await self.kapp.open_scenario(row.scenario.id)
 
@@ -295,14 +367,15 @@ def _detail(row: ScenarioRow) -> Text:
     return text
 
 
-def _banner(label: str, row: ScenarioRow | None, key: str) -> Text:
+def _banner(label: str, row: ScenarioRow | None, key: str, all_solved: bool = False) -> Text:
     text = Text()
     text.append(f"{label} ", style="bold")
     text.append(f"[{key}] ", style="dim")
     if row is None:
-        text.append("—" if label == "Continue" else "all solved", style="dim")
+        text.append("all solved" if all_solved else "—", style="dim")
         return text
     text.append(row.scenario.title)
+    text.append(f" ({row.scenario.id})", style="dim")
     if row.progress.best_score is not None:
         text.append(f"  {row.progress.best_score}/{row.scenario.max_score}", style="dim")
     return text

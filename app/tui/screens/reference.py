@@ -62,6 +62,19 @@ class ReferenceScreen(ModalScreen[None]):
         self.answer = answer
         self.explanation = explanation
 
+    @classmethod
+    def load(cls, scenario: Scenario, candidate: str) -> ReferenceScreen | str:
+        """The screen for `scenario` against the draft `candidate`, or why it cannot open."""
+        try:
+            answer = scenario.answer_text()
+        except OSError as exc:
+            return f"the reference answer is missing: {exc}"
+        try:
+            explanation = scenario.explanation_text()
+        except OSError:
+            explanation = "_No explanation for this scenario._"
+        return cls(scenario, candidate, answer, explanation)
+
     def compose(self) -> ComposeResult:
         with Vertical(id="reference-dialog", classes="dialog wide"):
             yield Static(f"Reference answer · {self.scenario.title}", classes="dialog-title")

@@ -1,4 +1,5 @@
-"""The key bar at the bottom of every screen: Textual's Footer, rebuilt only when the keys it
+"""The key bar at the bottom of every screen: Textual's Footer with help first (so F1 is
+on screen at 80 columns, where the last keys are cut off), rebuilt only when the keys it
 shows change."""
 
 from __future__ import annotations
@@ -6,7 +7,12 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
+from textual.widget import Widget
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+FIRST_ACTIONS = ("help", "app.help")
+"""Shown first: whatever else the screen binds, the way to every other key stays visible."""
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -43,7 +49,11 @@ class KeyFooter(Footer):
 
     def compose(self) -> ComposeResult:
         self._shown = self._keys() if self._bindings_ready else None
-        return super().compose()
+        # Textual lists the focused widget's keys first and the app's (help) last.
+        keys: list[Widget] = list(super().compose())
+        first = [k for k in keys if isinstance(k, FooterKey) and k.action in FIRST_ACTIONS]
+        yield from first
+        yield from (k for k in keys if k not in first)
 
     def bindings_changed(self, screen: Screen[Any]) -> None:
         self._bindings_ready = True

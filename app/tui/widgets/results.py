@@ -1,19 +1,27 @@
-"""The results panel: diagnostics (updated as you type) and check results (on ctrl+r).
+"""The results panel: problems and check results, both updated as you type.
 
-Choosing an entry that has a line posts `ResultsPanel.Jump`; the screen moves
-the editor's cursor there.
+A failing check shows its title and line; its teaching text (which may say more than
+the hints have yet) opens with space (or F2 from the editor). Choosing an entry that
+has a line posts `ResultsPanel.Jump`; the screen moves the editor's cursor there.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on
+from textual.binding import BindingType
 from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
+
+from app.tui import keys
+
+if TYPE_CHECKING:
+    from app.grading.report import CheckResult, Diagnostic
 
 _STATUS_MARK = {
     "pass": ("✓", "results--pass"),
@@ -25,6 +33,8 @@ _STATUS_MARK = {
 
 class ResultsPanel(OptionList):
     """Problems first, then checks; each entry shows its line when it has one."""
+
+    BINDINGS: ClassVar[list[BindingType]] = keys.RESULTS_BINDINGS
 
     COMPONENT_CLASSES = {
         "results--pass",
@@ -45,28 +55,32 @@ class ResultsPanel(OptionList):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._diagnostics: list[Any] = []
-        self._checks: list[Any] = []
+        self._diagnostics: list[Diagnostic] = []
+        self._checks: list[CheckResult] = []
         self._checks_note = ""
         self._targets: dict[str, tuple[int, int | None]] = {}
+        self.expanded: set[str] = set()
+        """Ids of the checks whose full teaching text is shown."""
 
     @property
-    def diagnostics(self) -> list[Any]:
+    def diagnostics(self) -> list[Diagnostic]:
         return list(self._diagnostics)
 
     @property
-    def checks(self) -> list[Any]:
+    def checks(self) -> list[CheckResult]:
         return list(self._checks)
 
-    def show_diagnostics(self, diagnostics: list[Any]) -> None:
-        """Replace the problems section (Diagnostic objects)."""
-        if [d.__dict__ for d in diagnostics] == [d.__dict__ for d in self._diagnostics]:
+    def show_diagnostics(self, diagnostics: Sequence[Diagnostic]) -> None:
+        """Replace the problems section."""
+        if list(diagnostics) == self._diagnostics:
             return
         self._diagnostics = list(diagnostics)
         self._rebuild()
 
-    def show_checks(self, checks: list[Any], note: str = "") -> None:
-        """Replace the checks section (CheckResult objects); `note` heads it."""
+    def show_checks(self, checks: Sequence[CheckResult], note: str = "") -> None:
+        """Replace the checks section; `note` heads it ("as you type", "recorded")."""
+        if list(checks) == self._checks and note == self._checks_note:
+            return
         self._checks = list(checks)
         self._checks_note = note
         self._rebuild()
@@ -75,6 +89,49 @@ class ResultsPanel(OptionList):
         if self._checks and note != self._checks_note:
             self._checks_note = note
             self._rebuild()
+
+    def toggle_details(self, check_id: str | None = None) -> str | None:
+        """Show or hide the teaching text of `check_id` (default: the highlighted check);
+        returns the check's id, None when there is no such failing check."""
+        if check_id is None:
+            option = self.highlighted_option
+            if option is None or not (option.id or "").startswith("c:"):
+                return None
+            check_id = (option.id or "")[2:]
+        if not any(c.id == check_id and c.status != "pass" for c in self._checks):
+            return None
+        self.expanded ^= {check_id}
+        self._rebuild()
+        return check_id
+
+    def action_toggle_details(self) -> None:
+        self.toggle_details()
+
+    def note_at_line(self, line: int) -> tuple[str, str]:
+        """(what, severity) to say about `line` (1-based): its first problem, else its
+        failing check in short; ("", "") when nothing is wrong there."""
+        problem = next((d for d in self._diagnostics if d.line == line), None)
+        if problem is not None:
+            return problem.message, problem.severity
+        check = self.check_at_line(line)
+        if check is not None:
+            return f"{check.title} (F2: why)", "check"
+        return "", ""
+
+    def highlight_next_target(self) -> tuple[int, int | None] | None:
+        """Highlight the entry after the highlighted one that points at a line (wrapping
+        round); returns that (line, column), None when no entry has a line."""
+        targets = self.target_ids()
+        if not targets:
+            return None
+        current = self.highlighted_option.id if self.highlighted_option else None
+        index = (targets.index(current) + 1) % len(targets) if current in targets else 0
+        self.highlighted = self.get_option_index(targets[index])
+        return self._targets[targets[index]]
+
+    def check_at_line(self, line: int) -> CheckResult | None:
+        """The first failing check that points at `line` (1-based)."""
+        return next((c for c in self._checks if c.status != "pass" and c.line == line), None)
 
     def _style(self, name: str) -> Any:
         return self.get_component_rich_style(name, partial=True)
@@ -105,29 +162,19 @@ class ResultsPanel(OptionList):
             title = f"Checks {passed}/{len(self._checks)} · score {score}/{total}"
             if self._checks_note:
                 title += f" · {self._checks_note}"
+            if passed < len(self._checks):
+                title += " · F2/space: why"
             options.append(
                 Option(Text(title, self._style("results--heading")), id="h:checks", disabled=True)
             )
             for check in self._checks:
-                mark, style = _STATUS_MARK.get(check.status, ("?", "results--skip"))
-                prompt = Text.assemble((f"{mark} ", self._style(style)), check.title)
-                if check.line and check.status != "pass":
-                    prompt.append(f"  L{check.line}", self._style("results--muted"))
-                if check.status != "pass" and check.message:
-                    prompt.append("\n  ")
-                    prompt.append(check.message, self._style("results--muted"))
-                if getattr(check, "advice", ""):
-                    prompt.append("\n  ")
-                    prompt.append(check.advice, self._style("results--muted"))
-                option_id = f"c:{check.id}"
-                if check.line:
-                    self._targets[option_id] = (check.line, None)
-                options.append(Option(prompt, id=option_id))
+                options.append(self._check_option(check))
         if not options:
             options.append(
                 Option(
                     Text(
-                        "No problems found. Press ctrl+r to grade.", self._style("results--muted")
+                        "No problems found. ctrl+r grades and records the attempt.",
+                        self._style("results--muted"),
                     ),
                     id="h:empty",
                     disabled=True,
@@ -140,6 +187,28 @@ class ResultsPanel(OptionList):
                 self.highlighted = self.get_option_index(highlighted)
             except OptionDoesNotExist:
                 self.highlighted = None
+
+    def _check_option(self, check: CheckResult) -> Option:
+        mark, style = _STATUS_MARK.get(check.status, ("?", "results--skip"))
+        prompt = Text.assemble((f"{mark} ", self._style(style)), check.title)
+        failing = check.status != "pass"
+        if check.line and failing:
+            prompt.append(f"  L{check.line}", self._style("results--muted"))
+        if check.status == "fail" and check.message:
+            if check.id in self.expanded:
+                prompt.append("\n  ")
+                prompt.append(check.message, self._style("results--muted"))
+        elif failing and check.message:
+            # An error or skip says why the check could not run: short, and no giveaway.
+            prompt.append("\n  ")
+            prompt.append(check.message, self._style("results--muted"))
+        if check.advice:
+            prompt.append("\n  ")
+            prompt.append(check.advice, self._style("results--muted"))
+        option_id = f"c:{check.id}"
+        if check.line:
+            self._targets[option_id] = (check.line, None)
+        return Option(prompt, id=option_id)
 
     def _message(self, message: str) -> Text:
         """`Kind/name: field.path: what`, shortened: the line number already says where, so
