@@ -64,7 +64,8 @@ def _fail(message: str, code: ExitCode) -> NoReturn:
     "time_scale",
     type=click.FloatRange(min=1),
     help="Divide every duration by K (at least 1 s each). Default: 1 simulated "
-    "(exact), the scenario's factor live (10 unless it says).",
+    "(exact); live, the cluster's factor (its controller-manager's flags are set for it "
+    "at `kprep cluster up`).",
 )
 @click.pass_context
 def autoscale(
@@ -121,8 +122,7 @@ def autoscale(
         sys.exit(ExitCode.USAGE if exc.culprit == "scenario" else ExitCode.FAILED)
 
     if live:
-        factor = time_scale if time_scale is not None else prepared.setup.time_scale
-        run = _live_run(course, scenario, prepared, factor)
+        run = _live_run(course, scenario, prepared, time_scale)
     else:
         try:
             run = simulate_run(prepared, time_scale=time_scale or 1.0)
@@ -186,13 +186,32 @@ def _print_text(prepared: PreparedRun, run: AutoscaleRun, checks: list[CheckResu
 
 
 def _live_run(
-    course: Any, scenario: Scenario, prepared: PreparedRun, factor: float
+    course: Any, scenario: Scenario, prepared: PreparedRun, factor: float | None
 ) -> AutoscaleRun:
-    """The run on the local cluster; exits 3 when the cluster cannot do it."""
-    del course, scenario, prepared, factor
-    _fail(
-        "--live needs the local cluster's metrics pipeline (metrics-server and a custom "
-        "metrics adapter), which this kprep does not start yet; run without --live for "
-        "the simulated run",
-        ExitCode.CLUSTER,
-    )
+    """The run on the local cluster, its progress on stderr; exits 1 when the API
+    server or kprep's rules refuse the answer, 3 when the cluster cannot run it,
+    130 on Ctrl-C (the run's namespace and adapter values are removed first)."""
+    from app.cluster.errors import ClusterError
+    from app.live.autoscale import LiveRunRefused, run_live
+    from app.live.autoscale_loop import RunCancelled
+
+    def progress(message: str) -> None:
+        click.echo(f"kprep: {message}", err=True)
+
+    try:
+        run = run_live(course, scenario, prepared, time_scale=factor, echo=progress)
+    except LiveRunRefused as exc:
+        for message in exc.messages:
+            click.echo(f"kprep: {message}", err=True)
+        sys.exit(ExitCode.FAILED)
+    except ClusterError as exc:
+        _fail(str(exc), ExitCode.CLUSTER)
+    except (KeyboardInterrupt, RunCancelled):
+        _fail("the live run was cancelled; its namespace was deleted", ExitCode.INTERRUPTED)
+    if run.time_scale != prepared.setup.time_scale:
+        prepared.notes.append(
+            f"the cluster runs the HPA controller in lab time at 1/{run.time_scale:g} (fixed "
+            f"when it starts), not the scenario's 1/{prepared.setup.time_scale:g}: the run "
+            "takes longer or shorter, and its times are scaled back all the same"
+        )
+    return run

@@ -375,3 +375,11 @@ def test_the_schema_refuses_an_unknown_field(autoscale_course):
 
     found = _edit(autoscale_course, typo)
     assert any("readySecs" in p for p in found), found
+
+
+def test_live_without_a_cluster_says_how_to_get_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("KPREP_HOME", str(tmp_path))
+    result = kprep(str(ML), "-s", "hpa-ml-serving", "--live")
+    assert result.returncode == 3, result.stderr
+    assert "kprep cluster up" in result.stderr
+    assert "Traceback" not in result.stderr
