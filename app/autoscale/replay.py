@@ -10,10 +10,15 @@ legacy scale-down, which takes the highest recommendation of its window, then
 passes through different transient counts.
 
 So the algorithm is compared sync by sync, on the same inputs (`replay`): at
-each of the real controller's syncs, the simulator's `HorizontalController`,
-carrying its own memory, reads the Deployment's count, the pods' states and
-the metric values the live run observed at that instant, and decides a count
-that must be the real controller's within one replica (`differences`).
+each of the real controller's syncs, the simulator's `HorizontalController`
+reads the Deployment's count, the pods' states and the metric values the live
+run observed at that instant, and decides a count that must be the real
+controller's within one replica (`differences`). Its memory follows the real
+controller's: where the two decided differently, the simulator's scale event
+is replaced by the real one, so one decision a boundary apart does not shift
+every policy period after it (seen on the seed's HPA: scale-down by 2 pods per
+4 lab seconds, one unseen sync estimated 30 ms late, then every later step one
+sync early).
 
 The real syncs: every sync that changed the HPA's status was seen; the ones in
 between changed nothing and left no trace, so `controller_clock` places them
@@ -28,6 +33,7 @@ metrics fail in the replay, so answers that read them are left out.
 from __future__ import annotations
 
 import bisect
+import copy
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -44,6 +50,7 @@ from app.autoscale.hpa import (
     PodState,
     ResourceSample,
 )
+from app.autoscale.hpa.behavior import store_scale_event
 from app.autoscale.model import CapacityModel
 from app.autoscale.timeline import LiveObservations
 
@@ -135,9 +142,11 @@ class ReplayedSync:
     t: float
     """Lab seconds."""
     real: int
-    """The count the real controller had decided by then (status.desiredReplicas)."""
+    """The count the real controller decided at this sync (status.desiredReplicas;
+    at an unseen sync, the count it kept)."""
     simulated: int
-    """The count the simulator's controller decided at this sync."""
+    """The count the simulator's controller decided at this sync, from the real
+    controller's memory (its scale events up to the previous sync)."""
     seen: bool
     """Whether this sync changed the live status (else its time is estimated)."""
 
@@ -154,64 +163,106 @@ def replay(
     seen_times = [t for t, _current, _desired in observations.syncs]
     controller = HorizontalController(spec, config)
     out = []
-    last_decision = None
     for t in controller_clock(seen_times, end, config.sync_period):
         seen = _at(observations.syncs, t + 1e-9)
         exact = seen is not None and abs(seen[0] - t) < 1e-9
         if exact and seen is not None:
             current = seen[1]  # what this sync read: the scale's spec.replicas
+            real = seen[2] or seen[1]
         else:
             spec_entry = _at(observations.spec, t)
             current = spec_entry[1] if spec_entry else 0
-        pods_entry = _at(observations.pods, t) or (t, current, current, current)
-        served = _at(observations.served, t) or (t, 0.0, 0)
-        _, total, running, ready = pods_entry
-        _, load, served_ready = served
-        names = [f"pod-{i}" for i in range(total)]
-        states = [
-            PodState(
-                name,
-                "Running" if i < running else "Pending",
-                0.0 if i < running else None,
-                i < ready if i < running else None,
-                0.0 if i < running else None,
-            )
-            for i, name in enumerate(names)
-        ]
-        view = ClusterView(
-            spec_replicas=current,
-            status_replicas=total,
-            pods=states,
-            requests=PodRequests(()),
-            metrics=_ReplayMetrics(model, load, names[: min(served_ready, ready)]),
-        )
-        result = controller.sync(t, view)
-        if seen is not None:
-            last_decision = seen[2] or seen[1]
-        real = last_decision if last_decision is not None else current
+            real = current  # a sync that scaled would have changed the status
+        up_before = copy.deepcopy(controller.scale_up_events)
+        down_before = copy.deepcopy(controller.scale_down_events)
+        result = controller.sync(t, _view(t, current, model, observations))
+        if result.desired_replicas != real:
+            # Compare the next sync on the real controller's memory, not on the
+            # simulator's: one decision off by a boundary must not shift the
+            # policy periods of every decision after it.
+            controller.scale_up_events, controller.scale_down_events = up_before, down_before
+            if real != current:
+                store_scale_event(
+                    spec.behavior,
+                    controller.scale_up_events,
+                    controller.scale_down_events,
+                    t,
+                    current,
+                    real,
+                )
+            controller.status_desired_replicas = real
         out.append(ReplayedSync(t, real, result.desired_replicas, exact))
     return out
 
 
-def differences(syncs: Sequence[ReplayedSync], *, tolerance: int = 1) -> list[str]:
-    """Where the two controllers decided counts more than `tolerance` apart: at any
-    seen sync, and at unseen ones when the next sync disagrees too (an unseen
-    sync's time is an estimate, and a window or period that ends within that
-    error can flip one decision, never two in a row)."""
-    found = []
+def _view(
+    t: float, current: int, model: CapacityModel, observations: LiveObservations
+) -> ClusterView:
+    """The cluster as the live run saw it at `t`: the target's pods and what the
+    adapter served."""
+    pods_entry = _at(observations.pods, t) or (t, current, current, current)
+    served = _at(observations.served, t) or (t, 0.0, 0)
+    _, total, running, ready = pods_entry
+    _, load, served_ready = served
+    names = [f"pod-{i}" for i in range(total)]
+    states = [
+        PodState(
+            name,
+            "Running" if i < running else "Pending",
+            0.0 if i < running else None,
+            i < ready if i < running else None,
+            0.0 if i < running else None,
+        )
+        for i, name in enumerate(names)
+    ]
+    return ClusterView(
+        spec_replicas=current,
+        status_replicas=total,
+        pods=states,
+        requests=PodRequests(()),
+        metrics=_ReplayMetrics(model, load, names[: min(served_ready, ready)]),
+    )
+
+
+def _shifted(syncs: Sequence[ReplayedSync], index: int, tolerance: int) -> bool:
+    """The simulator's decision at `index` is the real controller's at the sync
+    before or after: the same decision one sync apart."""
+    sync = syncs[index]
+    return any(
+        0 <= other < len(syncs) and abs(syncs[other].real - sync.simulated) <= tolerance
+        for other in (index - 1, index + 1)
+    )
+
+
+def compare(syncs: Sequence[ReplayedSync], *, tolerance: int = 1) -> tuple[list[str], list[str]]:
+    """(differences, shifts): where the two controllers decided counts more than
+    `tolerance` apart.
+
+    A shift is a disagreement where the simulator decided what the real
+    controller decided one sync earlier or later. The replay's clock is the
+    controller's give or take its processing time (the status is seen tens of
+    milliseconds after the sync began, an unseen sync is placed by estimate),
+    so a stabilization window or a policy period that ends within that error
+    flips the decision of one sync to the next: seen on the seed's HPA, whose
+    40 lab-second scale-down window ended 10 ms from an estimated sync. Every
+    other disagreement is a difference.
+    """
+    found: list[str] = []
+    shifts: list[str] = []
     for index, sync in enumerate(syncs):
         if abs(sync.real - sync.simulated) <= tolerance:
             continue
-        following = syncs[index + 1] if index + 1 < len(syncs) else None
-        if not sync.seen and (
-            following is None or abs(following.real - following.simulated) <= tolerance
-        ):
-            continue
-        found.append(
+        line = (
             f"lab t={sync.t:.2f}s{'' if sync.seen else ' (estimated)'}: the controller decided "
             f"{sync.real} replicas, the simulator {sync.simulated}"
         )
-    return found
+        (shifts if _shifted(syncs, index, tolerance) else found).append(line)
+    return found, shifts
 
 
-__all__ = ["ReplayedSync", "controller_clock", "differences", "replay", "sync_period"]
+def differences(syncs: Sequence[ReplayedSync], *, tolerance: int = 1) -> list[str]:
+    """The disagreements that are not one-sync shifts (`compare`)."""
+    return compare(syncs, tolerance=tolerance)[0]
+
+
+__all__ = ["ReplayedSync", "compare", "controller_clock", "differences", "replay", "sync_period"]

@@ -10,7 +10,14 @@ import pytest
 
 from app.autoscale.hpa import ControllerConfig, parse_hpa
 from app.autoscale.model import CapacityModel
-from app.autoscale.replay import ReplayedSync, controller_clock, differences, replay, sync_period
+from app.autoscale.replay import (
+    ReplayedSync,
+    compare,
+    controller_clock,
+    differences,
+    replay,
+    sync_period,
+)
 from app.autoscale.timeline import LiveObservations
 from app.live.autoscale_loop import _status_key, pods_now, write_values
 
@@ -57,14 +64,22 @@ def test_unseen_syncs_are_spread_evenly_between_seen_ones():
     assert controller_clock([], end=10) == []
 
 
-def test_a_lone_estimated_disagreement_is_forgiven_but_not_two_in_a_row():
-    agree = ReplayedSync(1.0, 3, 3, True)
-    estimated_off = ReplayedSync(2.0, 3, 6, False)
-    assert differences([agree, estimated_off, ReplayedSync(3.0, 6, 6, True)]) == []
-    found = differences([agree, estimated_off, ReplayedSync(3.0, 3, 6, True)])
-    assert len(found) == 2 and "(estimated)" in found[0]
+def test_a_decision_one_sync_early_or_late_is_a_shift_not_a_difference():
+    late = [ReplayedSync(1.0, 20, 20, False), ReplayedSync(2.0, 18, 20, True)]
+    assert compare([*late, ReplayedSync(3.0, 18, 18, True)]) == (
+        [],
+        ["lab t=2.00s: the controller decided 18 replicas, the simulator 20"],
+    )
+    early = [ReplayedSync(1.0, 20, 18, False), ReplayedSync(2.0, 18, 18, True)]
+    assert compare(early)[0] == [] and len(compare(early)[1]) == 1
+    # A count neither sync around it decided is a difference.
+    wrong = [
+        ReplayedSync(1.0, 3, 3, True),
+        ReplayedSync(2.0, 3, 6, True),
+        ReplayedSync(3.0, 3, 3, True),
+    ]
+    assert differences(wrong) == ["lab t=2.00s: the controller decided 3 replicas, the simulator 6"]
     assert differences([ReplayedSync(1.0, 3, 4, True)]) == []  # within one replica
-    assert differences([ReplayedSync(1.0, 3, 5, True)]) != []
 
 
 def test_the_replay_decides_from_the_observed_load_and_ready_pods():
