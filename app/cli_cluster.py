@@ -191,6 +191,17 @@ def status(ctx: click.Context, provider: str | None, fmt: str) -> None:
             pods or "-",
         )
     Console().print(table)
+    _print_addons(chosen)
+
+
+def _print_addons(chosen: Provider) -> None:
+    """The add-on processes beside the control plane (kwok only; kind runs none yet)."""
+    addons = getattr(chosen, "addons", None)
+    if addons is None or not getattr(chosen, "addons_enabled", False):
+        return
+    for row in addons.status():
+        state = f"running (pid {row.pid})" if row.running else "NOT RUNNING (`kprep cluster up`)"
+        click.echo(f"add-on {row.name}: {state}; log {row.log}")
 
 
 def _gpu_type(labels: dict[str, str]) -> str:

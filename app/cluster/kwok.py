@@ -41,6 +41,9 @@ import yaml
 
 from app.cluster import dra
 from app.cluster.active import cluster_root, record_active
+from app.cluster.addon_binaries import ADDONS_ENV
+from app.cluster.addon_config import RESOURCE_METRICS_PATH_ANNOTATION
+from app.cluster.addons import ClusterAddons
 from app.cluster.crds import install_crds, profile_crds
 from app.cluster.errors import ClusterError, ClusterNotRunning, ClusterUnreachable
 from app.cluster.kube import ApiError, Kube, Resource
@@ -119,7 +122,12 @@ def node_manifest(node: NodeSpec, profile: Profile) -> dict[str, Any]:
         "metadata": {
             "name": node.name,
             "labels": labels,
-            "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+            "annotations": {
+                "kwok.x-k8s.io/node": "fake",
+                "node.alpha.kubernetes.io/ttl": "0",
+                # kwok serves each node's simulated usage here; metrics-server scrapes it.
+                RESOURCE_METRICS_PATH_ANNOTATION: f"/metrics/nodes/{node.name}/metrics/resource",
+            },
         },
         "spec": spec,
         "status": {
@@ -151,6 +159,8 @@ class KwokProvider:
         self.state_dir = state_dir or cluster_root() / "kwok"
         self.bin_dir = bin_dir
         self.ready_timeout = READY_TIMEOUT_SECONDS
+        self.addons_enabled = os.environ.get(ADDONS_ENV, "1") != "0"
+        self.addons = ClusterAddons(self.state_dir, self.kubeconfig_path, course_dir)
 
     # -- paths ------------------------------------------------------------------------------
 
@@ -232,9 +242,22 @@ class KwokProvider:
         return result
 
     def create_args(self, binaries: dict[str, Path]) -> list[str]:
+        addon_config, addon_flags = self.addons.kwokctl_args() if self.addons_enabled else ([], [])
+        # The HPA controller first looks at a new HPA one sync period after it is
+        # created (15 s by default); 1 s lets a live check see its conditions. With
+        # the add-ons, their configuration sets it (and the rest of lab time).
+        hpa_sync = (
+            []
+            if self.addons_enabled
+            else [
+                "--extra-args",
+                "kube-controller-manager=horizontal-pod-autoscaler-sync-period=1s",
+            ]
+        )
         return [
             "--config",
             str(STAGES_PATH),
+            *addon_config,
             "create",
             "cluster",
             "--name",
@@ -253,10 +276,8 @@ class KwokProvider:
             "--kwok-controller-binary",
             str(binaries["kwok"]),
             "--disable-qps-limits",
-            # The HPA controller first looks at a new HPA one sync period after it is
-            # created (15 s by default); 1 s lets a live check see its conditions.
-            "--extra-args",
-            "kube-controller-manager=horizontal-pod-autoscaler-sync-period=1s",
+            *addon_flags,
+            *hpa_sync,
             "--timeout",
             f"{CREATE_TIMEOUT_SECONDS}s",
         ]
@@ -266,6 +287,7 @@ class KwokProvider:
     def up(self, profile: Profile, *, dry_run: bool = False, echo: Echo = print) -> None:
         """Start (or restart, or reuse) the control plane, then make the nodes match `profile`."""
         binaries = find_binaries(self.bin_dir)
+        addon_binaries = self.addons.binaries() if self.addons_enabled else None
         crds = profile_crds(profile, self.course_dir)
         if dry_run:
             echo("kwokctl " + " ".join(self.create_args(binaries)))
@@ -276,10 +298,15 @@ class KwokProvider:
             )
             return
         start = time.monotonic()
-        if self.cluster_dir.is_dir() and self.state().get("configVersion") != CONFIG_VERSION:
-            echo("the cluster was created by an older kprep; recreating it")
+        if self.cluster_dir.is_dir() and (
+            self.state().get("configVersion") != CONFIG_VERSION
+            or self.state().get("addons", False) != self.addons_enabled
+        ):
+            echo("the cluster was created by an older kprep or with other add-ons; recreating it")
             self.down()
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        if addon_binaries is not None:
+            self.addons.prepare(addon_binaries)
         reused = False
         dead = self.dead_components()
         if self.exists() and not dead:
@@ -303,6 +330,8 @@ class KwokProvider:
             install_crds(kube, crds, echo)
             self._wait_nodes_ready(kube, profile)
             dra.publish(kube, profile)
+            if addon_binaries is not None:
+                self.addons.start(kube, addon_binaries, echo)
         self._write_state(profile)
         echo(
             f"API answered after {api_seconds:.1f}s; {len(profile.nodes)} nodes Ready after "
@@ -392,6 +421,7 @@ class KwokProvider:
             "configVersion": CONFIG_VERSION,
             "kubernetes": K8S_VERSION,
             "binDir": str(self.bin_dir or default_bin_dir()),
+            "addons": self.addons_enabled,
         }
         self.state_path.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
 
@@ -508,6 +538,7 @@ class KwokProvider:
         then SIGKILL after a few seconds): the cluster's data is deleted anyway,
         and `kwokctl delete cluster` would wait for each graceful shutdown in turn.
         """
+        self.addons.stop()
         self._kill_components()
         shutil.rmtree(self.state_dir, ignore_errors=True)
 

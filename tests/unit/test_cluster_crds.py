@@ -1,4 +1,4 @@
-"""The course's CRDs: generated from hack/crds/, read by the offline grader."""
+"""The course's CRDs: vendored from the upstream Go modules, read by the offline grader."""
 
 from __future__ import annotations
 
@@ -111,12 +111,22 @@ def test_num_proc_per_node_is_int_or_string() -> None:
     assert errors(TRAINJOB.replace("numProcPerNode: auto", "numProcPerNode: [8]"))
 
 
-def test_generated_crds_are_up_to_date() -> None:
+def test_vendored_crds_are_up_to_date() -> None:
     result = subprocess.run(
-        [sys.executable, str(REPO / "hack" / "gen-crds.py"), "--check"],
+        [sys.executable, str(REPO / "hack" / "vendor-crds.py"), "--check"],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_vendored_addon_manifests_are_up_to_date() -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "hack" / "vendor-addons.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
 

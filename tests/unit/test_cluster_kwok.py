@@ -159,8 +159,48 @@ def test_kwok_stages_keep_job_pods_running() -> None:
         assert keys[delayed] == "Exists", name
 
 
-def test_create_args_pass_the_stages_and_a_fast_hpa_sync(tmp_path: Path) -> None:
+def test_create_args_pass_the_stages_and_a_fast_hpa_sync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KPREP_ADDONS", "0")
     folder = fake_bin_dir(tmp_path)
     args = kwok.KwokProvider(REPO, bin_dir=folder).create_args(kwok.find_binaries(folder))
     assert args[args.index("--config") + 1] == str(kwok.STAGES_PATH)
     assert "kube-controller-manager=horizontal-pod-autoscaler-sync-period=1s" in args
+    assert not any(a.startswith("--enable-crds") for a in args)
+
+
+def test_create_args_with_add_ons_pass_their_config_before_the_subcommand(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KPREP_ADDONS", raising=False)
+    folder = fake_bin_dir(tmp_path)
+    provider = kwok.KwokProvider(REPO, state_dir=tmp_path / "state", bin_dir=folder)
+    args = provider.create_args(kwok.find_binaries(folder))
+    configs = [args[i + 1] for i, a in enumerate(args) if a == "--config"]
+    assert configs == [str(kwok.STAGES_PATH), str(provider.addons.paths.kwokctl_config)]
+    assert args.index("create") > args.index(configs[1])  # global flags come first
+    assert "--enable-crds=Metric,ClusterResourceUsage,ResourceUsage" in args
+    # kwokctl's --extra-args panics with more than one component: only the config is used.
+    assert "--extra-args" not in args
+
+
+def test_nodes_point_metrics_server_at_kwoks_resource_metrics() -> None:
+    from app.cluster.profiles import load_profile
+
+    profile = load_profile("default", REPO)
+    node = kwok.node_manifest(profile.nodes[0], profile)
+    assert node["metadata"]["annotations"]["metrics.k8s.io/resource-metrics-path"] == (
+        f"/metrics/nodes/{profile.nodes[0].name}/metrics/resource"
+    )
+
+
+def test_down_stops_the_add_ons_before_the_control_plane(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    provider = kwok.KwokProvider(REPO, state_dir=tmp_path / "state")
+    calls: list[str] = []
+    monkeypatch.setattr(provider.addons, "stop", lambda: calls.append("addons") or [])
+    monkeypatch.setattr(provider, "_kill_components", lambda: calls.append("control plane"))
+    provider.down()
+    assert calls == ["addons", "control plane"]
