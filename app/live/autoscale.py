@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import math
 import threading
 import time
@@ -41,6 +42,9 @@ from app.autoscale.observed import event_times, run_event
 from app.autoscale.runs import PreparedRun
 from app.autoscale.simcluster import steady_state_replicas
 from app.autoscale.timeline import AutoscaleRun, RunEvent, fold_event, summarize
+from app.cluster.addon_binaries import ADDONS_ENV
+from app.cluster.addon_config import lab_time_controller_args
+from app.cluster.addons import ClusterAddons
 from app.cluster.errors import ClusterError
 from app.cluster.kube import ApiError, Kube, UnknownKindError
 from app.cluster.namespaces import (
@@ -69,6 +73,8 @@ APISERVICES = {
     "External": "v1beta1.external.metrics.k8s.io",
 }
 """The aggregated API each metric source type is read from."""
+PIPELINE = ("metrics-server", "kprep-metrics-adapter")
+"""The add-on processes a live autoscaling run needs."""
 
 
 class LiveRunRefused(Exception):
@@ -93,18 +99,41 @@ class MetricsPipeline:
 
 
 def discover_pipeline(cluster: LiveCluster) -> MetricsPipeline:
-    """The running cluster's metrics pipeline, or a ClusterError saying how to get one."""
-    provider = cluster.provider
-    finder = getattr(provider, "metrics_pipeline", None)
-    found = finder() if callable(finder) else None
-    if not isinstance(found, MetricsPipeline):
+    """The running cluster's metrics pipeline (`app.cluster.addons`, started by
+    `kprep cluster up`), or a ClusterError saying how to get one."""
+    addons = getattr(cluster.provider, "addons", None)
+    enabled = bool(getattr(cluster.provider, "addons_enabled", False))
+    if not isinstance(addons, ClusterAddons) or not enabled:
         raise ClusterError(
             f"the {cluster.description} cluster runs no metrics pipeline for live autoscaling "
-            "(metrics-server and kprep's custom metrics adapter); run the simulated "
-            "`kprep autoscale` instead, or recreate the cluster with a kprep that starts them "
-            "(`kprep cluster down && kprep cluster up`)"
+            "(metrics-server and kprep's custom metrics adapter; only kprep's kwok cluster "
+            f"has them, and not with {ADDONS_ENV}=0): run the simulated `kprep autoscale`, "
+            "or `kprep cluster up` with the kwok provider"
         )
-    return found
+    stopped = [row.name for row in addons.status() if row.name in PIPELINE and not row.running]
+    if stopped:
+        raise ClusterError(
+            f"the cluster's {' and '.join(stopped)} {'is' if len(stopped) == 1 else 'are'} not "
+            "running (logs in the cluster's addons/logs folder); `kprep cluster up` restarts "
+            "the add-ons"
+        )
+    try:
+        state = json.loads(addons.paths.state.read_text(encoding="utf-8"))
+        factor = int(state.get("labTimeFactor") or addons.factor)
+    except (OSError, ValueError, TypeError):
+        factor = addons.factor
+    flags = lab_time_controller_args(factor)
+
+    def seconds(flag: str) -> float:
+        return float(flags[f"horizontal-pod-autoscaler-{flag}"].removesuffix("s"))
+
+    controller = ControllerConfig(
+        sync_period=seconds("sync-period"),
+        downscale_stabilization=seconds("downscale-stabilization"),
+        cpu_initialization_period=seconds("cpu-initialization-period"),
+        initial_readiness_delay=seconds("initial-readiness-delay"),
+    )
+    return MetricsPipeline(addons.paths.values_file, controller, float(factor))
 
 
 def check_apis(kube: Kube, prepared: PreparedRun) -> None:
