@@ -63,8 +63,11 @@ from app.live.attempt import new_namespace_name, reference_kinds
 from app.live.autoscale_loop import LiveLoop, LoopSetup, RunCancelled, write_values
 from app.live.connect import LiveCluster, connect
 
-SETTLE_SECONDS = 20.0
+SETTLE_SECONDS = 30.0
 """Longest wait for the first replicas to be Ready and the HPA's first sync (wall)."""
+FIRST_PODS_MARGIN_SECONDS = 6.0
+"""Pods created within this of the apply skip the model's loading (the run's first
+replicas); the HPA is applied only after it has passed."""
 APISERVICES = {
     "Resource": "v1beta1.metrics.k8s.io",
     "ContainerResource": "v1beta1.metrics.k8s.io",
@@ -180,33 +183,40 @@ def _rfc3339(seconds: float) -> str:
 
 def _deployment_manifest(
     prepared: PreparedRun, namespace: str, replicas: int, model: Any, cluster: LiveCluster
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], float]:
+    """The Deployment to apply, and the instant (time.time()) from which its new
+    pods load their model (`kprep.dev/slow-from`)."""
     assert prepared.deployment is not None
     manifest = _label(dict(prepared.deployment), namespace, prepared.scenario_id)
     spec = manifest.setdefault("spec", {})
     spec["replicas"] = replicas
-    dropped = _drop_device_requests(spec)
+    read = {m.name for m in prepared.spec.metrics if m.type in ("Resource", "ContainerResource")}
+    dropped = _drop_requests(spec, keep=read)
     if dropped:
         prepared.notes.append(
-            f"the live run ignores the pods' {', '.join(sorted(dropped))} requests, so every "
-            "replica the HPA asks for can start whatever the cluster's devices (the simulator "
-            "assumes the same); `kprep check --live` is where placement is graded"
+            f"the live run ignores the pods' {', '.join(sorted(dropped))} requests (the HPA "
+            "reads no metric of them), so every replica the HPA asks for can start whatever "
+            "the cluster's nodes and devices, as the simulator assumes; `kprep check --live` "
+            "is where placement is graded"
         )
     template = spec.setdefault("template", {}).setdefault("metadata", {})
     annotations = template.setdefault("annotations", {})
     annotations["kprep.dev/ready-after"] = f"{model.ready_seconds:g}s"
     annotations["kprep.dev/start-after"] = f"{model.pending_seconds:g}s"
     # The replicas the run starts with have long loaded their model: kwok makes
-    # pods created before this instant Ready at once.
-    annotations["kprep.dev/slow-from"] = _rfc3339(math.ceil(time.time()) + 2)
-    return cluster.runnable(manifest) or manifest
+    # pods created before this instant Ready at once. A margin, because on a busy
+    # machine the ReplicaSet controller creates them seconds after the apply.
+    slow_from = float(math.ceil(time.time() + FIRST_PODS_MARGIN_SECONDS))
+    annotations["kprep.dev/slow-from"] = _rfc3339(slow_from)
+    return cluster.runnable(manifest) or manifest, slow_from
 
 
-def _drop_device_requests(spec: dict[str, Any]) -> set[str]:
-    """Remove extended resources (GPUs and other devices) from the pod template's
-    containers; returns their names. A live autoscaling run is about the HPA: a
-    replica stuck Pending for want of a GPU would make it diverge from the
-    simulator, which never runs out of nodes."""
+def _drop_requests(spec: dict[str, Any], *, keep: set[str]) -> set[str]:
+    """Remove from the pod template's containers every extended resource (GPUs and
+    other devices) and every other resource not in `keep` (those the HPA reads);
+    returns their names. A live autoscaling run is about the HPA: a replica stuck
+    Pending for want of a GPU or of CPU on a shared lab cluster would make it
+    diverge from the simulator, which never runs out of nodes."""
     dropped: set[str] = set()
     pod = (spec.get("template") or {}).get("spec") or {}
     for group in ("containers", "initContainers"):
@@ -217,7 +227,7 @@ def _drop_device_requests(spec: dict[str, Any]) -> set[str]:
             for section in ("requests", "limits"):
                 values = resources.get(section)
                 if isinstance(values, dict):
-                    for name in [n for n in values if "/" in str(n)]:
+                    for name in [n for n in values if "/" in str(n) or str(n) not in keep]:
                         dropped.add(str(name))
                         del values[name]
     return dropped
@@ -298,7 +308,7 @@ def _run(
     requests = pod_requests(prepared.deployment, None)[0]
     initial = steady_state_replicas(lab_spec, model, requests, profile.at(0), pipeline.controller)
     namespace = new_namespace_name(scenario.id)
-    deployment = _deployment_manifest(prepared, namespace, initial, model, cluster)
+    deployment, slow_from = _deployment_manifest(prepared, namespace, initial, model, cluster)
     hpa = _label(hpa_manifest, namespace, scenario.id)
     others = [
         _label(d.data, namespace, scenario.id)
@@ -365,6 +375,12 @@ def _run(
             cancel,
             f"the Deployment's {initial} first pods were not Ready after {SETTLE_SECONDS:g} s "
             "(is the cluster's profile able to place them? `kprep cluster status`)",
+        )
+        # Every pod the HPA adds must load its model: wait out the first pods' margin.
+        _settle(
+            lambda: time.time() >= slow_from + 1,
+            cancel,
+            "the clock did not pass the first pods' margin",
         )
         _apply_all(kube, prepared, namespace, [hpa], dry_run=False)
         _settle(

@@ -2,24 +2,29 @@
 and the autoscaling scenarios' behaviour checks graded on what really happened.
 
 Issue 13 items 4 and 5. Every case below is run once on the cluster (`kprep
-autoscale --live`'s code path, several at a time) and then:
+autoscale --live`'s code path, all at once: each run waits on lab time, not on
+the machine) and then:
 
 - the simulator's controller is replayed on the real controller's syncs with
   the inputs the live run observed (`app.autoscale.replay`), and must decide
-  the same count within one replica at every sync (the known differences,
-  and why the replay is needed at all, are in that module's docstring). HPAs
-  that read CPU are left out: metrics-server samples every 10 s of wall time
-  (150 s of answer time at 1/15), a lag the simulator does not have;
+  the same count within one replica at every sync, a decision one sync early
+  or late aside (the known differences, and why the replay is needed at all,
+  are in that module's docstring). HPAs that read CPU are left out:
+  metrics-server samples every 10 s of wall time (100 s of answer time at
+  1/10), a lag the simulator does not have;
 - the scenario's `autoscaleChecks` are graded on the live timeline: a
   reference answer passes them all, a check's wrong answer fails that check;
-- every run finishes in under two minutes of wall time, and leaves no
+- a run takes the profile's lab duration plus a bounded start, and leaves no
   namespace and no adapter values behind.
 
-The cases: each autoscaling scenario's reference answer and every wrong answer
-of its autoscale checks, plus three answers issue 13 names, on hpa-ml-serving:
-`behavior` with only defaults (the API server fills every field), scale-down
-disabled (selectPolicy Disabled) and windows of 0 both ways; and the same HPA
-without `behavior` (the controller's older path) is pdb-with-hpa's reference.
+The cases, a small set so the file runs in CI in a few minutes: each
+autoscaling scenario's reference answer; one wrong answer of each kind of
+behaviour (scale-down not held, scale-down too fast, a latency target that pins
+the maximum, CPU only, which also drives metrics-server); and three answers
+issue 13 names, on hpa-ml-serving: `behavior` with only defaults (the API
+server fills every field), scale-down disabled (selectPolicy Disabled) and
+windows of 0 both ways. pdb-with-hpa's reference has no `behavior` (the
+controller's older path).
 """
 
 from __future__ import annotations
@@ -35,9 +40,15 @@ import pytest
 
 from tests.conftest import ORIGINAL_KPREP_HOME, REPO
 
-PARALLEL_RUNS = 6
-"""Runs at once: each waits on lab time, not on the machine."""
-RUN_LIMIT_SECONDS = 120.0
+START_LIMIT_SECONDS = 45.0
+"""A run's start (namespace, first replicas Ready, the HPA's first sync) and end
+(events, cleanup), beyond the profile's lab duration."""
+WRONG_ANSWERS = {
+    ("hpa-ml-serving", "scale-down-waits: scale-down window 0"),
+    ("hpa-ml-serving", "carries-the-spike: CPU only"),
+    ("hpa-behavior-defaults", "scale-down-ten-percent-a-minute: scaleDown left to the defaults"),
+    ("custom-metric-units", "below-max-at-the-trough: the latency target kept"),
+}
 
 
 @dataclass
@@ -54,6 +65,8 @@ class Case:
     result: Any = None
     error: str = ""
     seconds: float = 0.0
+    lab_seconds: float = 0.0
+    """The load profile's duration in lab time."""
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -76,8 +89,10 @@ def _cases() -> list[Case]:
         cases.append(Case(scenario.id, "reference", reference))
         for check in scenario.autoscale_checks:
             for wrong in check.wrong_answers:
-                text = apply_patch(reference, wrong.patch)
-                cases.append(Case(scenario.id, f"{check.id}: {wrong.name}", text, check.id))
+                name = f"{check.id}: {wrong.name}"
+                if (scenario.id, name) in WRONG_ANSWERS:
+                    text = apply_patch(reference, wrong.patch)
+                    cases.append(Case(scenario.id, name, text, check.id))
     seed = course.scenario("hpa-ml-serving").answer_text()
     documents = list(yaml.safe_load_all(seed))
     hpa = next(d for d in documents if d["kind"] == "HorizontalPodAutoscaler")
@@ -152,6 +167,7 @@ def _run_one(case: Case, course: Any, cancel: threading.Event) -> None:
     case.seconds = time.monotonic() - start
     case.notes = list(prepared.notes)
     factor = live.time_scale
+    case.lab_seconds = prepared.profile.scaled(factor).duration
     replayed = None
     if not case.reads_cpu:
         from app.live.autoscale import discover_pipeline
@@ -183,7 +199,7 @@ def _run_one(case: Case, course: Any, cancel: threading.Event) -> None:
 
 @pytest.fixture(scope="module")
 def ran() -> Iterator[dict[str, Case]]:
-    """Every case, run on the cluster PARALLEL_RUNS at a time (once per test session)."""
+    """Every case, run on the cluster at once (once per test session)."""
     import os
 
     from app.course.loader import Course
@@ -208,7 +224,7 @@ def ran() -> Iterator[dict[str, Case]]:
         )
     cancel = threading.Event()
     try:
-        with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
+        with ThreadPoolExecutor(len(CASES)) as pool:
             list(pool.map(lambda case: _run_one(case, course, cancel), CASES))
     finally:
         cancel.set()
@@ -224,14 +240,18 @@ def _done(ran: dict[str, Case], case_id: str) -> Case:
 
 @pytest.mark.parametrize("case_id", [c.id for c in CASES if not c.reads_cpu])
 def test_the_simulator_decides_as_the_real_controller(ran, case_id):
-    from app.autoscale.replay import differences
+    from app.autoscale.replay import compare
 
     case = _done(ran, case_id)
     live, replayed, _checks = case.result
     assert replayed is not None
     seen = sum(1 for sync in replayed if sync.seen)
     assert seen >= 2, "the controller's status changed fewer than twice: nothing was compared"
-    assert differences(replayed) == []
+    found, shifts = compare(replayed)
+    assert found == [], f"{found} (and one-sync shifts: {shifts})"
+    # A shift is a boundary within the clock's error: rare, never the rule.
+    decisions = sum(1 for sync in replayed if sync.seen)
+    assert len(shifts) <= max(2, decisions // 5), shifts
     assert live.summary.peak_replicas >= live.min_replicas
 
 
@@ -247,9 +267,11 @@ def test_behaviour_checks_hold_on_the_real_controller(ran, case_id):
 
 
 @pytest.mark.parametrize("case_id", [c.id for c in CASES])
-def test_a_run_takes_under_two_minutes(ran, case_id):
+def test_a_run_takes_its_lab_duration_and_a_bounded_start(ran, case_id):
     case = _done(ran, case_id)
-    assert case.seconds < RUN_LIMIT_SECONDS, f"{case.seconds:.1f} s"
+    assert case.lab_seconds <= case.seconds < case.lab_seconds + START_LIMIT_SECONDS, (
+        f"{case.seconds:.1f} s for {case.lab_seconds:g} lab seconds of load"
+    )
 
 
 def test_runs_leave_no_namespace_and_no_adapter_values(ran, cluster):

@@ -10,7 +10,7 @@ import pytest
 
 from app.cluster.addons import ClusterAddons
 from app.cluster.errors import ClusterError
-from app.live.autoscale import _drop_device_requests, discover_pipeline
+from app.live.autoscale import _drop_requests, discover_pipeline
 from app.live.connect import LiveCluster
 from tests.conftest import REPO
 
@@ -53,7 +53,7 @@ def test_the_pipeline_has_the_clusters_factor_and_flags(tmp_path, monkeypatch):
     assert (config.cpu_initialization_period, config.initial_readiness_delay) == (20, 2)
 
 
-def test_device_requests_are_dropped_from_every_container():
+def test_requests_the_hpa_does_not_read_are_dropped_from_every_container():
     spec = {
         "template": {
             "spec": {
@@ -64,7 +64,9 @@ def test_device_requests_are_dropped_from_every_container():
             }
         }
     }
-    assert _drop_device_requests(spec) == {"nvidia.com/gpu", "example.com/fpga"}
+    assert _drop_requests(spec, keep={"cpu"}) == {"nvidia.com/gpu", "example.com/fpga"}
     containers = spec["template"]["spec"]["containers"]
     assert containers[0]["resources"]["limits"] == {"cpu": "2"}
+    # The HPA reads no CPU: the CPU request goes too (the lab's nodes are shared).
+    assert _drop_requests(spec, keep=set()) == {"cpu"}
     assert containers[1]["resources"]["requests"] == {}
