@@ -235,34 +235,63 @@ def _shifted(syncs: Sequence[ReplayedSync], index: int, tolerance: int) -> bool:
 
 
 def compare(syncs: Sequence[ReplayedSync], *, tolerance: int = 1) -> tuple[list[str], list[str]]:
-    """(differences, shifts): where the two controllers decided counts more than
-    `tolerance` apart.
+    """(differences, shifts): the syncs seen in the live status where the two
+    controllers decided counts more than `tolerance` apart.
 
     A shift is a disagreement where the simulator decided what the real
     controller decided one sync earlier or later. The replay's clock is the
     controller's give or take its processing time (the status is seen tens of
-    milliseconds after the sync began, an unseen sync is placed by estimate),
-    so a stabilization window or a policy period that ends within that error
-    flips the decision of one sync to the next: seen on the seed's HPA, whose
-    40 lab-second scale-down window ended 10 ms from an estimated sync. Every
-    other disagreement is a difference.
+    milliseconds after the sync began), so a stabilization window or a policy
+    period that ends within that error flips the decision of one sync to the
+    next: seen on the seed's HPA, whose 40 lab-second scale-down window ended
+    10 ms from a sync. Every other disagreement is a difference.
+
+    Unseen syncs are not compared here: their times are estimates, and on a busy
+    machine the controller syncs late (a sync takes longer than the period, and
+    the controller's five workers share every HPA); `lags` measures that.
     """
     found: list[str] = []
     shifts: list[str] = []
     for index, sync in enumerate(syncs):
-        if abs(sync.real - sync.simulated) <= tolerance:
+        if not sync.seen or abs(sync.real - sync.simulated) <= tolerance:
             continue
         line = (
-            f"lab t={sync.t:.2f}s{'' if sync.seen else ' (estimated)'}: the controller decided "
-            f"{sync.real} replicas, the simulator {sync.simulated}"
+            f"lab t={sync.t:.2f}s: the controller decided {sync.real} replicas, "
+            f"the simulator {sync.simulated}"
         )
         (shifts if _shifted(syncs, index, tolerance) else found).append(line)
     return found, shifts
 
 
+def lags(syncs: Sequence[ReplayedSync], *, tolerance: int = 1) -> list[tuple[float, float]]:
+    """(from, to) lab seconds of each stretch of unseen syncs over which the
+    simulator decided a count the real controller reached only later (or never):
+    how far behind the real controller ran, or how far off the simulator was."""
+    stretches: list[tuple[float, float]] = []
+    start: float | None = None
+    for sync in syncs:
+        if not sync.seen and abs(sync.real - sync.simulated) > tolerance:
+            start = sync.t if start is None else start
+            continue
+        if start is not None:
+            stretches.append((start, sync.t))
+            start = None
+    if start is not None:
+        stretches.append((start, syncs[-1].t))
+    return stretches
+
+
 def differences(syncs: Sequence[ReplayedSync], *, tolerance: int = 1) -> list[str]:
-    """The disagreements that are not one-sync shifts (`compare`)."""
+    """The disagreements at seen syncs that are not one-sync shifts (`compare`)."""
     return compare(syncs, tolerance=tolerance)[0]
 
 
-__all__ = ["ReplayedSync", "compare", "controller_clock", "differences", "replay", "sync_period"]
+__all__ = [
+    "ReplayedSync",
+    "compare",
+    "controller_clock",
+    "differences",
+    "lags",
+    "replay",
+    "sync_period",
+]

@@ -65,7 +65,7 @@ from app.live.connect import LiveCluster, connect
 
 SETTLE_SECONDS = 30.0
 """Longest wait for the first replicas to be Ready and the HPA's first sync (wall)."""
-FIRST_PODS_MARGIN_SECONDS = 6.0
+FIRST_PODS_MARGIN_SECONDS = 8.0
 """Pods created within this of the apply skip the model's loading (the run's first
 replicas); the HPA is applied only after it has passed."""
 APISERVICES = {
@@ -183,9 +183,8 @@ def _rfc3339(seconds: float) -> str:
 
 def _deployment_manifest(
     prepared: PreparedRun, namespace: str, replicas: int, model: Any, cluster: LiveCluster
-) -> tuple[dict[str, Any], float]:
-    """The Deployment to apply, and the instant (time.time()) from which its new
-    pods load their model (`kprep.dev/slow-from`)."""
+) -> dict[str, Any]:
+    """The Deployment to apply (its `kprep.dev/slow-from` is set by `_slow_from`)."""
     assert prepared.deployment is not None
     manifest = _label(dict(prepared.deployment), namespace, prepared.scenario_id)
     spec = manifest.setdefault("spec", {})
@@ -203,12 +202,21 @@ def _deployment_manifest(
     annotations = template.setdefault("annotations", {})
     annotations["kprep.dev/ready-after"] = f"{model.ready_seconds:g}s"
     annotations["kprep.dev/start-after"] = f"{model.pending_seconds:g}s"
-    # The replicas the run starts with have long loaded their model: kwok makes
-    # pods created before this instant Ready at once. A margin, because on a busy
-    # machine the ReplicaSet controller creates them seconds after the apply.
+    return cluster.runnable(manifest) or manifest
+
+
+def _slow_from(deployment: dict[str, Any]) -> float:
+    """Mark the instant (time.time()) from which the Deployment's new pods load their
+    model, just before it is applied; returns it.
+
+    The replicas the run starts with have long loaded theirs: kwok makes pods
+    created before this instant Ready at once. A margin, because on a busy machine
+    the ReplicaSet controller creates them seconds after the apply."""
     slow_from = float(math.ceil(time.time() + FIRST_PODS_MARGIN_SECONDS))
+    template = deployment.setdefault("spec", {}).setdefault("template", {})
+    annotations = template.setdefault("metadata", {}).setdefault("annotations", {})
     annotations["kprep.dev/slow-from"] = _rfc3339(slow_from)
-    return cluster.runnable(manifest) or manifest, slow_from
+    return slow_from
 
 
 def _drop_requests(spec: dict[str, Any], *, keep: set[str]) -> set[str]:
@@ -308,7 +316,7 @@ def _run(
     requests = pod_requests(prepared.deployment, None)[0]
     initial = steady_state_replicas(lab_spec, model, requests, profile.at(0), pipeline.controller)
     namespace = new_namespace_name(scenario.id)
-    deployment, slow_from = _deployment_manifest(prepared, namespace, initial, model, cluster)
+    deployment = _deployment_manifest(prepared, namespace, initial, model, cluster)
     hpa = _label(hpa_manifest, namespace, scenario.id)
     others = [
         _label(d.data, namespace, scenario.id)
@@ -365,6 +373,7 @@ def _run(
             )
         _apply_all(kube, prepared, namespace, [deployment, *others, hpa], dry_run=True)
         loop.start_watching()
+        slow_from = _slow_from(deployment)
         _apply_all(kube, prepared, namespace, [deployment, *others], dry_run=False)
         say(
             f"applied the Deployment at {initial} replicas in namespace {namespace}; "

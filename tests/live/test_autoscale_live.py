@@ -9,7 +9,8 @@ the machine) and then:
   the inputs the live run observed (`app.autoscale.replay`), and must decide
   the same count within one replica at every sync, a decision one sync early
   or late aside (the known differences, and why the replay is needed at all,
-  are in that module's docstring). HPAs that read CPU are left out:
+  are in that module's docstring), and between the syncs seen in its status
+  may run ahead of it by at most a few syncs. HPAs that read CPU are left out:
   metrics-server samples every 10 s of wall time (100 s of answer time at
   1/10), a lag the simulator does not have;
 - the scenario's `autoscaleChecks` are graded on the live timeline: a
@@ -43,6 +44,10 @@ from tests.conftest import ORIGINAL_KPREP_HOME, REPO
 START_LIMIT_SECONDS = 45.0
 """A run's start (namespace, first replicas Ready, the HPA's first sync) and end
 (events, cleanup), beyond the profile's lab duration."""
+LAG_LIMIT_SECONDS = 5.0
+"""Lab seconds the simulator may decide a count before the real controller does
+(`app.autoscale.replay.lags`): five syncs, seen on this 2-core machine with a
+load average of 25; on a quiet one it is one sync or none."""
 WRONG_ANSWERS = {
     ("hpa-ml-serving", "scale-down-waits: scale-down window 0"),
     ("hpa-ml-serving", "carries-the-spike: CPU only"),
@@ -240,7 +245,7 @@ def _done(ran: dict[str, Case], case_id: str) -> Case:
 
 @pytest.mark.parametrize("case_id", [c.id for c in CASES if not c.reads_cpu])
 def test_the_simulator_decides_as_the_real_controller(ran, case_id):
-    from app.autoscale.replay import compare
+    from app.autoscale.replay import compare, lags
 
     case = _done(ran, case_id)
     live, replayed, _checks = case.result
@@ -250,8 +255,11 @@ def test_the_simulator_decides_as_the_real_controller(ran, case_id):
     found, shifts = compare(replayed)
     assert found == [], f"{found} (and one-sync shifts: {shifts})"
     # A shift is a boundary within the clock's error: rare, never the rule.
-    decisions = sum(1 for sync in replayed if sync.seen)
-    assert len(shifts) <= max(2, decisions // 5), shifts
+    assert len(shifts) <= max(2, seen // 5), shifts
+    # Between seen syncs the real controller may run behind (a busy machine), or
+    # the simulator be off: either way, never for long.
+    longest = max((end - begin for begin, end in lags(replayed)), default=0.0)
+    assert longest <= LAG_LIMIT_SECONDS, lags(replayed)
     assert live.summary.peak_replicas >= live.min_replicas
 
 

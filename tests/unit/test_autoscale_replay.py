@@ -15,6 +15,7 @@ from app.autoscale.replay import (
     compare,
     controller_clock,
     differences,
+    lags,
     replay,
     sync_period,
 )
@@ -65,12 +66,12 @@ def test_unseen_syncs_are_spread_evenly_between_seen_ones():
 
 
 def test_a_decision_one_sync_early_or_late_is_a_shift_not_a_difference():
-    late = [ReplayedSync(1.0, 20, 20, False), ReplayedSync(2.0, 18, 20, True)]
+    late = [ReplayedSync(1.0, 20, 20, True), ReplayedSync(2.0, 18, 20, True)]
     assert compare([*late, ReplayedSync(3.0, 18, 18, True)]) == (
         [],
         ["lab t=2.00s: the controller decided 18 replicas, the simulator 20"],
     )
-    early = [ReplayedSync(1.0, 20, 18, False), ReplayedSync(2.0, 18, 18, True)]
+    early = [ReplayedSync(1.0, 20, 18, True), ReplayedSync(2.0, 18, 18, True)]
     assert compare(early)[0] == [] and len(compare(early)[1]) == 1
     # A count neither sync around it decided is a difference.
     wrong = [
@@ -80,6 +81,18 @@ def test_a_decision_one_sync_early_or_late_is_a_shift_not_a_difference():
     ]
     assert differences(wrong) == ["lab t=2.00s: the controller decided 3 replicas, the simulator 6"]
     assert differences([ReplayedSync(1.0, 3, 4, True)]) == []  # within one replica
+
+
+def test_unseen_syncs_are_not_compared_but_their_lag_is_measured():
+    syncs = [
+        ReplayedSync(1.0, 3, 3, True),
+        ReplayedSync(2.0, 3, 7, False),
+        ReplayedSync(3.0, 3, 7, False),
+        ReplayedSync(4.0, 7, 7, True),
+        ReplayedSync(5.0, 7, 14, False),
+    ]
+    assert differences(syncs) == []
+    assert lags(syncs) == [(2.0, 4.0), (5.0, 5.0)]
 
 
 def test_the_replay_decides_from_the_observed_load_and_ready_pods():
