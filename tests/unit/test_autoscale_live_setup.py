@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -54,7 +55,7 @@ def test_the_pipeline_has_the_clusters_factor_and_flags(tmp_path, monkeypatch):
 
 
 def test_requests_the_hpa_does_not_read_are_dropped_from_every_container():
-    spec = {
+    spec: dict[str, Any] = {
         "template": {
             "spec": {
                 "containers": [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from typing import Any
 
 import pytest
 
@@ -152,7 +153,7 @@ def test_concurrent_writers_lose_nothing(tmp_path):
 
 
 def _pod(phase, ready=False, deleting=False, cpu=None):
-    meta = {}
+    meta: dict[str, Any] = {}
     if deleting:
         meta["deletionTimestamp"] = "2026-01-01T00:00:00Z"
     if cpu:
@@ -175,7 +176,7 @@ def test_pods_now_leaves_out_deleting_pods_and_counts_ready_ones():
 
 
 def test_a_status_that_only_moves_timestamps_is_not_a_new_sync():
-    status = {
+    status: dict[str, Any] = {
         "currentReplicas": 2,
         "desiredReplicas": 2,
         "conditions": [{"type": "AbleToScale", "status": "True", "reason": "ReadyForNewScale"}],
