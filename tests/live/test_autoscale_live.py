@@ -2,8 +2,7 @@
 and the autoscaling scenarios' behaviour checks graded on what really happened.
 
 Issue 13 items 4 and 5. Every case below is run once on the cluster (`kprep
-autoscale --live`'s code path, all at once: each run waits on lab time, not on
-the machine; PARALLEL_RUNS at a time) and then:
+autoscale --live`'s code path, PARALLEL_RUNS at a time) and then:
 
 - the simulator's controller is replayed on the real controller's syncs with
   the inputs the live run observed (`app.autoscale.replay`), and must decide
