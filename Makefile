@@ -6,7 +6,7 @@ PY := .venv/bin/python
 
 venv:
 	@test -x $(PY) || python3 -m venv .venv
-	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,coach]'
 
 check-fast: venv
 	.venv/bin/ruff check app tests bench

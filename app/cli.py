@@ -11,11 +11,13 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
+from app import __version__
 from app.cli_common import course_from, fail_usage
 from app.exitcodes import ExitCode
 
@@ -86,7 +88,7 @@ class LazyGroup(click.Group):
     envvar="KPREP_WORKSPACE",
     help="Folder for your drafts (default: under the user data folder). Env: KPREP_WORKSPACE.",
 )
-@click.version_option(package_name="kprep", prog_name="kprep")
+@click.version_option(version=__version__, prog_name="kprep")
 @click.pass_context
 def main_group(ctx: click.Context, course: Path | None, workspace: Path | None) -> None:
     """kprep: practise Kubernetes-for-ML interview questions.
@@ -150,6 +152,12 @@ def main_group(ctx: click.Context, course: Path | None, workspace: Path | None) 
     is_flag=True,
     help="Allow --context to point at a cluster kprep did not create.",
 )
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    help="Worker processes grading several files (default: one per core).",
+)
 @click.pass_context
 def check(
     ctx: click.Context,
@@ -162,16 +170,18 @@ def check(
     keep: bool,
     kube_context: str | None,
     allow_foreign_cluster: bool,
+    jobs: int | None,
 ) -> None:
-    """Grade answer FILES against a scenario.
+    """Grade answer FILES against a scenario (`-` reads standard input).
 
-    Exit status: 0 every check passes, 1 the answer falls short, 2 usage error,
-    3 the live cluster is unavailable (the offline verdict is still printed).
+    Every file gets a report, in the order given. Exit status: 2 if any file
+    could not be read (not a regular file, missing, usage_problems), else 3 if the
+    live cluster was unavailable, else 1 if any answer falls short (a failure
+    inside the grader counts), else 0.
     """
     from app.course.loader import CourseError
     from app.grading.engine import Grader
     from app.grading.render import write_report_files
-    from app.grading.report import Diagnostic, Report
 
     if kube_context and not allow_foreign_cluster:
         fail_usage(
@@ -189,44 +199,81 @@ def check(
     except CourseError as exc:
         fail_usage(f"scenario {scenario_id!r} is invalid: {exc}")
     grader = Grader(scenario, crd_dir=course.crd_dir)
-    reports: list[Report] = []
-    usage_problem = False
-    for path in files:
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            usage_problem = True
-            click.echo(f"kprep: {path}: cannot read: {exc.strerror or exc}", err=True)
-            report = Report(scenario=scenario.id, file=str(path), max_score=scenario.max_score)
-            report.errors.append(Diagnostic(f"cannot read file: {exc.strerror or exc}", "yaml"))
-            reports.append(report)
-            continue
-        reports.append(grader.grade_bytes(raw, str(path)))
+    usage_problems: list[str] = []
+    graded = _grade_files(grader, files, jobs, usage_problems)
     exit_code = ExitCode.OK
-    if live:
-        from app.live.attempt import run_live_checks
+    passed = True
+    if live or fmt == "junit" or json_file or junit_file:
+        reports = list(graded)
+        if live:
+            from app.live.attempt import run_live_checks
 
-        reports, cluster_failed = run_live_checks(
-            course,
-            scenario,
-            grader,
-            reports,
-            files,
-            keep=keep,
-            context=kube_context,
-            echo=lambda message: click.echo(message, err=True),
-        )
-        if cluster_failed:
-            exit_code = ExitCode.CLUSTER
-    _print_reports(reports, fmt)
-    for problem in write_report_files(reports, json_path=json_file, junit_path=junit_file):
-        usage_problem = True
-        click.echo(f"kprep: {problem}", err=True)
-    if usage_problem:
+            reports, cluster_failed = run_live_checks(
+                course,
+                scenario,
+                grader,
+                reports,
+                files,
+                keep=keep,
+                context=kube_context,
+                echo=lambda message: click.echo(message, err=True),
+            )
+            if cluster_failed:
+                exit_code = ExitCode.CLUSTER
+        _print_reports(reports, fmt)
+        passed = all(r.passed for r in reports)
+        for problem in write_report_files(reports, json_path=json_file, junit_path=junit_file):
+            usage_problems.append(problem)
+            click.echo(f"kprep: {problem}", err=True)
+    else:
+        # Streamed: a class's first reports appear while the rest are graded.
+        for report in graded:
+            _print_reports([report], fmt)
+            passed = passed and report.passed
+    if usage_problems:
         sys.exit(ExitCode.USAGE)
     if exit_code == ExitCode.CLUSTER:
         sys.exit(exit_code)
-    sys.exit(ExitCode.OK if all(r.passed for r in reports) else ExitCode.FAILED)
+    sys.exit(ExitCode.OK if passed else ExitCode.FAILED)
+
+
+def display_name(path: Path) -> str:
+    """The path as given, printable whatever bytes its name holds."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _grade_files(
+    grader: Any, files: Sequence[Path], jobs: int | None, unreadable: list[str]
+) -> Iterator[Any]:
+    """Reports for `files`, in order; a file that cannot be read gets a report saying so
+    (and its name goes into `unreadable`)."""
+    from app.grading.report import Diagnostic, Report
+    from app.yamlmap import MAX_BYTES, UnreadableFile, read_regular_file
+
+    scenario = grader.scenario
+
+    def answers() -> Iterator[tuple[bytes | Report, str]]:
+        for path in files:
+            name = display_name(path)
+            if str(path) == "-":  # standard input, read as far as the limit
+                yield sys.stdin.buffer.read(MAX_BYTES + 1), "<stdin>"
+                continue
+            try:
+                yield read_regular_file(path), name
+            except UnreadableFile as exc:
+                unreadable.append(name)
+                click.echo(f"kprep: {name}: {exc}", err=True)
+                report = Report(scenario=scenario.id, file=name, max_score=scenario.max_score)
+                report.errors.append(Diagnostic(str(exc), "yaml"))
+                yield report, name
+
+    if len(files) == 1:
+        content, name = next(answers())
+        yield content if isinstance(content, Report) else grader.grade_bytes(content, name)
+        return
+    from app.grading.sandbox import default_jobs
+
+    yield from grader.grade_many(answers(), min(jobs or default_jobs(), len(files)))
 
 
 def _print_reports(reports: list[Any], fmt: str) -> None:
@@ -317,11 +364,68 @@ def scenarios_lint(ctx: click.Context, lint_course_dir: Path | None) -> None:
     for problem in result.problems:
         click.echo(str(problem))
     count = len(result.scenarios)
+    if result.slowest:
+        slowest = ", ".join(
+            f"{scenario}/{check} {seconds * 1000:.0f} ms"
+            for seconds, scenario, check in result.slowest
+        )
+        click.echo(f"lint: slowest checks on the reference answers: {slowest}")
     if result.ok:
         click.echo(f"lint: {count} scenario(s) OK in {course.root}")
         return
     click.echo(f"lint: {len(result.problems)} problem(s) in {count} scenario(s)", err=True)
     sys.exit(ExitCode.FAILED)
+
+
+@scenarios.command("show-wrong")
+@click.argument("scenario_id")
+@click.argument("check_id")
+@click.argument("number", type=click.IntRange(min=1), required=False)
+@click.pass_context
+def scenarios_show_wrong(
+    ctx: click.Context, scenario_id: str, check_id: str, number: int | None
+) -> None:
+    """Print wrong answer NUMBER (default 1) of CHECK: the reference answer patched.
+
+    What lint grades to prove the check can fail; grade it with `kprep check` to see why
+    a check does not fail on it.
+    """
+    from app.authoring.patch import PatchError, apply_patch
+    from app.course.loader import CourseError
+
+    course = course_from(ctx)
+    try:
+        scenario = course.scenario(scenario_id)
+    except KeyError:
+        fail_usage(f"unknown scenario {scenario_id!r}")
+    except CourseError as exc:
+        fail_usage(f"scenario {scenario_id!r} is invalid: {exc}")
+    checks = {c.id: c for c in (*scenario.checks, *scenario.live_checks)}
+    check = checks.get(check_id)
+    if check is None:
+        fail_usage(
+            f"scenario {scenario_id} has no check {check_id!r} (checks: {', '.join(checks)})"
+        )
+    wrongs = check.wrong_answers
+    if not wrongs:
+        fail_usage(f"check {check_id!r} lists no wrong answers")
+    chosen = number or 1
+    if chosen > len(wrongs):
+        fail_usage(f"check {check_id!r} has {len(wrongs)} wrong answer(s)")
+    for index, wrong in enumerate(wrongs, 1):
+        marker = "->" if index == chosen else "  "
+        click.echo(f"{marker} {index}. {wrong.name}", err=True)
+    try:
+        answer = scenario.answer_text()
+    except OSError as exc:
+        fail_usage(f"cannot read the reference answer: {exc}")
+    try:
+        patched = apply_patch(answer, wrongs[chosen - 1].patch)
+    except PatchError as exc:
+        click.echo(f"kprep: the patch of wrong answer {chosen} does not apply: {exc}", err=True)
+        sys.exit(ExitCode.FAILED)
+    click.echo(f"# {scenario_id} / {check_id} / wrong answer {chosen}: {wrongs[chosen - 1].name}")
+    click.echo(patched, nl=False)
 
 
 @scenarios.command("new")
@@ -353,11 +457,22 @@ def scenarios_new(ctx: click.Context, scenario_id: str, track: str) -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    # Names and values from the candidate's files can hold lone surrogates (a YAML
+    # "\ud800" escape, a file name that is not UTF-8): print them escaped, never crash.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     try:
-        main_group(standalone_mode=True)
-    except KeyboardInterrupt:
+        # Not click's standalone mode: it turns Ctrl-C into "Aborted!" and exit 1.
+        code = main_group.main(standalone_mode=False)
+    except (KeyboardInterrupt, click.exceptions.Abort):
         click.echo("kprep: interrupted", err=True)
         sys.exit(ExitCode.INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else ExitCode.OK)
 
 
 if __name__ == "__main__":

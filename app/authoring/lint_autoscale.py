@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.authoring.patch import PatchError, apply_patch
 from app.autoscale.load import LoadFileError
@@ -21,10 +22,23 @@ from app.course.models import Check, Scenario
 from app.grading.autoscale_checks import AutoscaleGrader
 from app.grading.report import CheckResult
 
+if TYPE_CHECKING:
+    from app.authoring.lint import LintProblem
+
 Finding = tuple[str, Path | None, int | None]
 """(message, file, line): a lint problem, before `app.authoring.lint` wraps it."""
 RunChecks = Callable[[str, str, str, float], "list[CheckResult] | str"]
 """(answer text, file, load, timeScale) -> the checks' results, or why it could not run."""
+
+
+def autoscale_problems(scenario: Scenario) -> list[LintProblem]:
+    """`lint_autoscale`'s findings as `kprep scenarios lint` reports them."""
+    from app.authoring.lint import LintProblem
+
+    return [
+        LintProblem(scenario.id, message, path or scenario.source, line)
+        for message, path, line in lint_autoscale(scenario)
+    ]
 
 
 def lint_autoscale(scenario: Scenario) -> list[Finding]:

@@ -34,10 +34,15 @@ def _target_index(docs: list[Any], target: str | None) -> int:
         if (
             isinstance(doc, dict)
             and doc.get("kind") == kind
-            and (not name or (doc.get("metadata") or {}).get("name") == name)
+            and (not name or _name_of(doc) == name)
         ):
             return i
     raise PatchError(f"target {target!r} is not in the reference answer")
+
+
+def _name_of(doc: dict[str, Any]) -> Any:
+    meta = doc.get("metadata")
+    return meta.get("name") if isinstance(meta, dict) else None
 
 
 def _apply_path(node: Any, parts: list[str | int], op: str, value: Any, full: str) -> None:
@@ -56,9 +61,14 @@ def _apply_path(node: Any, parts: list[str | int], op: str, value: Any, full: st
             if isinstance(node, list) and isinstance(head, int):
                 if head == len(node):
                     node.append(copy.deepcopy(value))
-                else:
+                elif head < len(node):
                     node[head] = copy.deepcopy(value)
-            elif isinstance(node, dict):
+                else:
+                    raise PatchError(
+                        f"{full}: index {head} is past the end of a list of {len(node)} "
+                        f"(use [{len(node)}] to append)"
+                    )
+            elif isinstance(node, dict) and isinstance(head, str):
                 node[head] = copy.deepcopy(value)
             else:
                 raise PatchError(f"{full}: parent is not a mapping or list")
@@ -68,6 +78,8 @@ def _apply_path(node: Any, parts: list[str | int], op: str, value: Any, full: st
             except (KeyError, IndexError, TypeError) as exc:
                 raise PatchError(f"{full}: nothing to remove") from exc
         return
+    if isinstance(node, dict) and isinstance(head, int):
+        raise PatchError(f"{full}: [{head}] indexes a mapping, not a list")
     if isinstance(node, dict):
         if head not in node:
             if op == "remove":
@@ -76,22 +88,32 @@ def _apply_path(node: Any, parts: list[str | int], op: str, value: Any, full: st
         _apply_path(node[head], rest, op, value, full)
     elif isinstance(node, list) and isinstance(head, int) and head < len(node):
         _apply_path(node[head], rest, op, value, full)
+    elif isinstance(node, list) and isinstance(head, int):
+        raise PatchError(f"{full}: index {head} is past the end of a list of {len(node)}")
     else:
         raise PatchError(f"{full}: {head!r} does not exist")
 
 
 def apply_patch(answer_text: str, patch: Any) -> str:
-    """Apply patch operations to a YAML answer and return the new YAML text."""
-    docs = [d for d in yaml.safe_load_all(answer_text) if d is not None]
+    """Apply patch operations to a YAML answer and return the new YAML text.
+
+    Raises PatchError (with the reason) for any patch that does not apply."""
+    try:
+        docs = [d for d in yaml.safe_load_all(answer_text) if d is not None]
+    except yaml.YAMLError as exc:
+        raise PatchError(f"the reference answer is not valid YAML: {exc}") from exc
     operations = patch if isinstance(patch, list) else [patch]
     for operation in operations:
         if not isinstance(operation, dict) or "op" not in operation:
             raise PatchError(f"not a patch operation: {operation!r}")
         op = operation["op"]
+        if not isinstance(op, str):
+            raise PatchError(f"not a patch operation: {operation!r}")
         if op == "addDocument":
             docs.append(copy.deepcopy(operation.get("value")))
             continue
-        index = _target_index(docs, operation.get("target"))
+        target = operation.get("target")
+        index = _target_index(docs, None if target is None else str(target))
         if op == "removeDocument":
             docs.pop(index)
             continue
@@ -102,4 +124,7 @@ def apply_patch(answer_text: str, patch: Any) -> str:
         if not parts:
             raise PatchError("set/remove need a `path`")
         _apply_path(docs[index], parts, op, operation.get("value"), path)
-    return yaml.safe_dump_all(docs, sort_keys=False)
+    try:
+        return yaml.safe_dump_all(docs, sort_keys=False)
+    except yaml.YAMLError as exc:
+        raise PatchError(f"the patched answer cannot be written as YAML: {exc}") from exc

@@ -3,12 +3,16 @@
 Every live attempt runs in a fresh namespace labelled `kprep.dev/owned=true`
 (and `kprep.dev/scenario=<id>`); `kprep cluster gc` finds leftovers by that
 label. Deleting one also force-deletes its pods at once, so their GPUs are free
-for the next attempt.
+for the next attempt, and an attempt starts only once earlier attempts'
+namespaces are quiet (`await_quiet`): the namespace controller takes a few
+seconds to remove even an empty namespace, so the wait is bounded.
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
+from collections.abc import Callable
 
 from app.cluster.errors import ClusterError
 from app.cluster.kube import ApiError, Kube, Resource
@@ -99,3 +103,44 @@ def delete_attempt_namespace(kube: Kube, namespace: str, wait_seconds: float = 3
             poll_until(
                 lambda: not kube.get(pods_path).get("items"), timeout=wait_seconds, interval=0.05
             )
+
+
+QUIET_TIMEOUT_SECONDS = 20.0
+"""The longest an attempt waits for earlier attempts' namespaces to quiet down."""
+MAX_TERMINATING = 2
+"""Attempt namespaces still being deleted that a new attempt tolerates (each takes the
+namespace controller ~6 s even when empty; waiting for every one would add that to
+each of a class's live checks)."""
+
+
+def await_quiet(
+    kube: Kube, timeout: float = QUIET_TIMEOUT_SECONDS, say: Callable[[str], None] | None = None
+) -> float:
+    """Wait (bounded) until kprep's namespaces being deleted hold no pods and at most
+    MAX_TERMINATING of them remain; returns the seconds waited."""
+    start = time.monotonic()
+    told = False
+
+    def quiet() -> bool:
+        nonlocal told
+        listed = kube.get(NAMESPACE_RESOURCE.path(), labelSelector=f"{OWNED_LABEL}=true")
+        leaving = [
+            n["metadata"]["name"]
+            for n in listed.get("items") or []
+            if (n.get("metadata") or {}).get("deletionTimestamp")
+        ]
+        busy = [
+            name
+            for name in leaving
+            if kube.get(f"/api/v1/namespaces/{name}/pods", limit=1).get("items")
+        ]
+        if not busy and len(leaving) <= MAX_TERMINATING:
+            return True
+        if say is not None and not told and time.monotonic() - start > 1:
+            told = True
+            say(f"waiting for {len(leaving)} earlier attempt(s) to finish deleting")
+        return False
+
+    with contextlib.suppress(WaitTimeout, ApiError):
+        poll_until(quiet, timeout=timeout, interval=0.2)
+    return time.monotonic() - start

@@ -27,6 +27,8 @@ from typing import Any
 
 import yaml
 
+from app.yamlmap import MAX_BYTES, UnreadableFile, read_regular_file
+
 CATALOG_FILE = "course.yaml"
 FORMAT_VERSION = 1
 """The newest course format this kprep reads."""
@@ -88,6 +90,14 @@ class Catalog:
         return ids.index(track_id) if track_id in ids else len(ids)
 
 
+def _read(path: Path) -> str:
+    """A small text file: regular files only (a FIFO never blocks), at most 1 MiB."""
+    raw = read_regular_file(path)
+    if len(raw) > MAX_BYTES:
+        raise UnreadableFile(f"cannot read: over {MAX_BYTES // 1024**2} MiB")
+    return raw.decode("utf-8-sig")
+
+
 def _line_of(text: str, pattern: str) -> int | None:
     for number, line in enumerate(text.splitlines(), start=1):
         if pattern in line:
@@ -100,8 +110,8 @@ def _derived(course_root: Path) -> Catalog:
     for index, lesson in enumerate(sorted((course_root / "lessons").glob("*.md"))):
         title = lesson.stem
         try:
-            first = lesson.read_text(encoding="utf-8").splitlines()[:1]
-        except (OSError, UnicodeDecodeError):
+            first = _read(lesson).splitlines()[:1]
+        except (OSError, UnicodeDecodeError, UnreadableFile):
             first = []
         if first and first[0].startswith("# "):
             title = first[0][2:].strip()
@@ -112,11 +122,11 @@ def _derived(course_root: Path) -> Catalog:
 def load_catalog(course_root: Path) -> Catalog:
     """The course's catalog; raises CatalogError naming the file and line."""
     path = Path(course_root) / CATALOG_FILE
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists() and not path.is_symlink():
         return _derived(Path(course_root))
-    except (OSError, UnicodeDecodeError) as exc:
+    try:
+        text = _read(path)
+    except (OSError, UnicodeDecodeError, UnreadableFile) as exc:
         raise CatalogError(path, f"cannot read: {exc}") from exc
     try:
         data = yaml.safe_load(text)
@@ -177,6 +187,11 @@ def _track(path: Path, text: str, index: int, raw: Any, seen: set[str]) -> Track
     lesson = raw.get("lesson", f"lessons/{track_id}.md")
     if not isinstance(lesson, str) or not lesson.endswith(".md"):
         raise CatalogError(path, f"{where}.lesson: a path to a .md file is required", line)
+    parts = Path(lesson).parts
+    if Path(lesson).is_absolute() or ".." in parts or "\\" in lesson:
+        raise CatalogError(
+            path, f"{where}.lesson: {lesson!r} must be a path inside the course folder", line
+        )
     return Track(track_id, title.strip(), order, lesson)
 
 

@@ -49,19 +49,39 @@ def _scenario_validator() -> Any:
     return jsonschema_rs.validator_for(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
 
 
-def read_yaml_document(path: Path) -> Document:
-    """Read a one-document YAML file with positions, or raise CourseError."""
+def inside(path: Path, root: Path) -> bool:
+    """Whether `path`, symlinks resolved, is in the folder `root` (resolved too)."""
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise CourseError(path, f"cannot read: {exc.strerror}") from exc
-    from app.yamlmap import decode
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a symlink loop
+        return False
 
-    text, problem = decode(raw)
-    if problem is not None or text is None:
+
+def read_course_text(path: Path, root: Path | None = None) -> str:
+    """A course file's text: a regular file (never a FIFO or device), inside `root` when
+    given, bounded in size, UTF-8. Raises CourseError saying which rule it broke."""
+    from app.yamlmap import COURSE_FILE_LIMIT, UnreadableFile, read_regular_file
+
+    if root is not None and not inside(path, root):
         raise CourseError(
-            path, problem.message if problem else "unreadable", problem.line if problem else None
+            path, f"leaves the course folder {root} (it resolves to {path.resolve()})"
         )
+    try:
+        raw = read_regular_file(path, COURSE_FILE_LIMIT)
+    except UnreadableFile as exc:
+        raise CourseError(path, str(exc)) from exc
+    if len(raw) > COURSE_FILE_LIMIT:
+        raise CourseError(path, f"is over {COURSE_FILE_LIMIT // 1024**2} MiB")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise CourseError(path, "is not UTF-8 text", line) from exc
+
+
+def read_yaml_document(path: Path, root: Path | None = None) -> Document:
+    """Read a one-document YAML file with positions, or raise CourseError."""
+    text = read_course_text(path, root)
     parsed = load_documents(text)
     if parsed.problems:
         first = parsed.problems[0]
@@ -93,10 +113,17 @@ def _check(raw: dict[str, Any], doc: Document, path: tuple[str | int, ...]) -> C
 
 
 def parse_scenario(
-    doc: Document, source: Path, course_dir: Path, catalog: Catalog | None = None
+    doc: Document,
+    source: Path,
+    course_dir: Path,
+    catalog: Catalog | None = None,
+    *,
+    validated: bool = False,
 ) -> Scenario:
+    """A Scenario from its parsed document; `validated`: it passed the JSON Schema
+    already (it came from the cache, which holds only scenarios that did)."""
     data = doc.data
-    errors = list(_scenario_validator().iter_errors(data))
+    errors = [] if validated else list(_scenario_validator().iter_errors(data))
     if errors:
         first = errors[0]
         path = tuple(first.instance_path)
@@ -116,6 +143,14 @@ def parse_scenario(
             source,
             f"id: {data['id']!r} must equal the folder name {folder.name!r}",
             doc.locate(("id",))[0],
+        )
+    starter_name = data.get("starter", "starter.yaml")
+    if not inside(folder / starter_name, folder):
+        raise CourseError(
+            source,
+            f"starter: {starter_name!r} leaves the scenario folder (a symlink to "
+            f"{(folder / starter_name).resolve()})",
+            doc.locate(("starter",))[0],
         )
     checks = tuple(_check(c, doc, ("checks", i)) for i, c in enumerate(data["checks"]))
     live = tuple(
@@ -148,7 +183,7 @@ def parse_scenario(
         ),
         folder=folder,
         answer_folder=course_dir / "answers" / data["id"],
-        starter_name=data.get("starter", "starter.yaml"),
+        starter_name=starter_name,
         profile=data.get("profile", "default"),
         allowed_kinds=tuple(data.get("allowedKinds") or ()),
         apply_in_order=bool(data.get("applyInOrder", False)),
@@ -211,7 +246,12 @@ def _cache_path(source: Path) -> Path | None:
         stat = source.stat()
     except OSError:
         return None
-    key = f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{_CACHE_FORMAT}"
+    schema = SCHEMA_PATH.stat()
+    # The scenario schema is part of the key: a cached scenario skips validation.
+    key = (
+        f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{_CACHE_FORMAT}|"
+        f"{schema.st_size}|{schema.st_mtime_ns}"
+    )
     digest = hashlib.sha256(key.encode()).hexdigest()[:24]
     return cache_dir() / "scenarios" / f"{digest}.json"
 
@@ -291,13 +331,15 @@ class Course:
         if cached is not None:
             return cached
         source = self.scenarios_dir / scenario_id / "scenario.yaml"
-        if "/" in scenario_id or not source.is_file():
+        if "/" in scenario_id or not (source.exists() or source.is_symlink()):
             raise KeyError(scenario_id)
+        if not inside(source, self.root):
+            raise CourseError(source, f"leaves the course folder {self.root}")
         doc = _cached_document(source)
         from_cache = doc is not None
         if doc is None:
-            doc = read_yaml_document(source)
-        scenario = parse_scenario(doc, source, self.root, self.catalog)
+            doc = read_yaml_document(source, self.root)
+        scenario = parse_scenario(doc, source, self.root, self.catalog, validated=from_cache)
         if not from_cache:
             _store_document(source, doc)
         self._scenarios[scenario_id] = scenario
@@ -325,13 +367,13 @@ class Course:
         path = self.root / (entry.lesson if entry else f"lessons/{track}.md")
         if not path.is_file():
             raise KeyError(track)
-        return parse_lesson(track, path, path.read_text(encoding="utf-8"))
+        return parse_lesson(track, path, read_course_text(path, self.root))
 
     def lessons(self) -> list[Lesson]:
         found = []
         for track in self.catalog.track_ids:
             try:
                 found.append(self.lesson(track))
-            except KeyError:
-                continue
+            except (KeyError, CourseError):
+                continue  # lint reports an unreadable lesson
         return found

@@ -3,11 +3,18 @@ report files written beside the text report (`--json FILE`, `--junit FILE`).
 
 Text output says a thing once: pods that share a node, phase and reason are one line
 ("13 pods Pending, not scheduled: <why>"), and the cluster's advice is printed once
-however many checks it explains."""
+however many checks it explains.
+
+Messages quote the candidate's own text (names, values, file names), so every
+renderer neutralises what its format cannot carry: terminal control characters
+in text output, and in JUnit the characters XML 1.0 forbids (they become
+`\\xNN`). JSON escapes control characters itself.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,12 +26,29 @@ PODS_NAMED = 3
 """A group of pods names this many of them, then says how many more."""
 
 _STATUS_STYLE = {"pass": "green", "fail": "red", "error": "magenta", "skip": "yellow"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """`text` without terminal control characters (shown as `\\xNN`); newlines and tabs kept."""
+    return _CONTROL.sub(_visible, text)
+
+
+def xml_safe(text: str) -> str:
+    """`text` with every character XML 1.0 forbids shown as `\\xNN` (or `\\uNNNN`)."""
+    return _NOT_XML.sub(_visible, text)
 
 
 def _escape(text: str) -> str:
     from rich.markup import escape
 
-    return escape(text)
+    return escape(printable(text))
 
 
 def render_text(reports: Sequence[Report], console: Any) -> None:
@@ -37,8 +61,9 @@ def render_text(reports: Sequence[Report], console: Any) -> None:
                 + (f":{error.column}" if error.line and error.column else "")
             )
             style = "yellow" if error.severity == "warning" else "red"
+            label = "internal error" if error.source == "internal" else error.severity
             console.print(
-                f"[bold]{_escape(where)}:[/] [{style}]{error.severity}[/]"
+                f"[bold]{_escape(where)}:[/] [{style}]{label}[/]"
                 f"[dim]\\[{error.source}][/] {_escape(error.message)}",
                 highlight=False,
             )
@@ -64,7 +89,7 @@ def render_text(reports: Sequence[Report], console: Any) -> None:
         passed = sum(1 for c in report.checks if c.status == "pass")
         verdict = "[bold green]PASSED[/]" if report.passed else "[bold red]FAILED[/]"
         console.print(
-            f"{_escape(report.file)}: {report.scenario} ({report.mode}): "
+            f"{_escape(report.file)}: {_escape(report.scenario)} ({report.mode}): "
             f"[bold]{report.score}/{report.max_score}[/] points, {passed}/{len(report.checks)} "
             f"checks pass, {len(report.blocking_errors)} error(s)  {verdict}",
             highlight=False,
@@ -134,56 +159,69 @@ def render_json(reports: Sequence[Report], out: IO[str]) -> None:
 
 
 def render_junit(reports: Sequence[Report], out: IO[str]) -> None:
-    """JUnit XML: a testsuite per file, a testcase per check plus one for validity."""
+    """JUnit XML: a testsuite per file, a testcase per check plus one for validity.
+
+    A failing check is a `<failure>`; a check that could not run, or an answer the
+    grader itself failed on (`internal`), is an `<error>`.
+    """
     from xml.etree import ElementTree as ET
+
+    def element(parent: Any, tag: str, **attributes: str) -> Any:
+        return ET.SubElement(parent, tag, {k: xml_safe(v) for k, v in attributes.items()})
 
     suites = ET.Element("testsuites", name="kprep")
     for report in reports:
         failures = sum(1 for c in report.checks if c.status == "fail")
         errors = sum(1 for c in report.checks if c.status == "error")
         skipped = sum(1 for c in report.checks if c.status == "skip")
-        validity_failed = bool(report.blocking_errors)
-        suite = ET.SubElement(
+        internal = bool(report.internal_errors)
+        validity_failed = bool(report.blocking_errors) and not internal
+        suite = element(
             suites,
             "testsuite",
             name=f"{report.scenario}:{report.file}",
             tests=str(len(report.checks) + 1),
             failures=str(failures + int(validity_failed)),
-            errors=str(errors),
+            errors=str(errors + int(internal)),
             skipped=str(skipped),
         )
-        ET.SubElement(suite, "properties")
-        props = suite.find("properties")
-        assert props is not None
+        props = element(suite, "properties")
         for key, value in (
             ("score", report.score),
             ("max_score", report.max_score),
             ("mode", report.mode),
             ("passed", str(report.passed).lower()),
         ):
-            ET.SubElement(props, "property", name=key, value=str(value))
-        case = ET.SubElement(
+            element(props, "property", name=key, value=str(value))
+        case = element(
             suite, "testcase", classname=report.scenario, name="valid-manifests", file=report.file
         )
-        if validity_failed:
-            failure = ET.SubElement(
-                case, "failure", message=f"{len(report.blocking_errors)} error(s)", type="validity"
+        if internal or validity_failed:
+            node = element(
+                case,
+                "error" if internal else "failure",
+                message=report.internal_errors[0].message
+                if internal
+                else f"{len(report.blocking_errors)} error(s)",
+                type="internal" if internal else "validity",
             )
-            failure.text = "\n".join(
-                f"{report.file}:{e.line or 0}: [{e.source}] {e.message}" for e in report.errors
+            node.text = xml_safe(
+                "\n".join(
+                    f"{report.file}:{e.line or 0}: [{e.source}] {e.message}" for e in report.errors
+                )
             )
         for check in report.checks:
-            case = ET.SubElement(
+            case = element(
                 suite, "testcase", classname=report.scenario, name=check.id, file=report.file
             )
             if check.line:
                 case.set("line", str(check.line))
             if check.status in ("fail", "error"):
                 tag = "failure" if check.status == "fail" else "error"
-                node = ET.SubElement(case, tag, message=check.title, type=check.concept)
-                node.text = check.message
+                node = element(case, tag, message=check.title, type=check.concept)
+                node.text = xml_safe(check.message)
             elif check.status == "skip":
-                ET.SubElement(case, "skipped", message=check.message)
+                element(case, "skipped", message=check.message)
     ET.indent(suites)
     out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
     out.write(ET.tostring(suites, encoding="unicode") + "\n")

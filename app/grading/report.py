@@ -13,7 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-ErrorSource = Literal["yaml", "schema", "validation", "apiserver", "cluster"]
+REPORT_BUGS = (
+    "this is a kprep bug, not a problem with the answer: please report it to kprep's "
+    "maintainers (issue tracker) with this file and `kprep --version`"
+)
+"""Where an `internal` error tells the candidate to go."""
+
+ErrorSource = Literal["yaml", "schema", "validation", "apiserver", "cluster", "internal"]
+"""`internal`: the grader itself failed on this answer (a kprep bug; the message says where
+to report it). Every other source is about the answer."""
 CheckStatus = Literal["pass", "fail", "error", "skip"]
 
 
@@ -93,6 +101,13 @@ class Report:
     max_score: int = 0
     notes: list[str] = field(default_factory=list)
     """Things the candidate should know that are not errors (e.g. cluster unreachable)."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds each check's CEL took, by check id (lint reports the slowest); not in the
+    JSON contract."""
+
+    @property
+    def internal_errors(self) -> list[Diagnostic]:
+        return [e for e in self.errors if e.source == "internal"]
 
     @property
     def score(self) -> int:

@@ -284,7 +284,14 @@ class SchemaValidator:
                 "only have string keys (quote it)",
             )
             return
-        for error in validator.iter_errors(data):
+        try:
+            found = list(validator.iter_errors(data))
+        except ValueError as exc:
+            # A value JSON cannot hold (the loader converts YAML's own types, so this is
+            # a last line of defence): one error at the top, not a traceback.
+            yield SchemaError((), f"holds a value that is not JSON: {exc}")
+            return
+        for error in found:
             path = tuple(error.instance_path)
             message = error.message
             unexpected = re.search(r"\('([^']+)' was unexpected\)", message)

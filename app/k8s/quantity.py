@@ -8,6 +8,7 @@ integer and `3000m` is.
 
 from __future__ import annotations
 
+import math
 import re
 from fractions import Fraction
 
@@ -43,6 +44,10 @@ def parse_quantity(value: object) -> Fraction:
     if isinstance(value, int):
         return Fraction(value)
     if isinstance(value, float):
+        # JSON has no infinity or NaN: the API server never sees one, and its parser
+        # rejects the spelling ("inf", "nan") with the regular-expression message.
+        if not math.isfinite(value):
+            raise QuantityError(QUANTITY_REGEX_MESSAGE)
         return Fraction(repr(value)) if "e" not in repr(value) else Fraction(value)
     if not isinstance(value, str):
         raise QuantityError(QUANTITY_REGEX_MESSAGE)

@@ -25,6 +25,7 @@ from app.cluster.namespaces import (
     NAMESPACE_RESOURCE,
     OWNED_LABEL,
     SCENARIO_LABEL,
+    await_quiet,
     delete_attempt_namespace,
 )
 from app.cluster.provider import Echo
@@ -33,12 +34,13 @@ from app.course.models import Scenario
 from app.grading.engine import Grader
 from app.grading.report import CheckResult, Diagnostic, Report
 from app.k8s.pods import expected_pods
+from app.k8s.resources import int_quantity, is_gpu_resource
 from app.live import safety, scoped
 from app.live.apierrors import api_diagnostics, is_answer_error, warning_diagnostics
 from app.live.connect import LiveCluster, connect
 from app.live.observe import SETTLE_SECONDS, Observation, Planned, observe
 from app.live.verdict import finish
-from app.yamlmap import Document, decode, load_documents
+from app.yamlmap import Document, UnreadableFile, decode, load_documents, read_regular_file
 
 
 def reference_kinds(scenario: Scenario) -> list[str]:
@@ -215,6 +217,8 @@ def grade_live(
                 f"{item.doc.describe()} was applied as {item.manifest['metadata']['name']}, a "
                 "copy private to this attempt (references to it were renamed too)"
             )
+    if not refusals:
+        refusals += _pod_budget_refusals(kube, planned)
     if len(planned) > safety.MAX_OBJECTS:
         refusals.append(
             Diagnostic(
@@ -236,6 +240,7 @@ def grade_live(
     # -- the namespace --
     created = False
     try:
+        await_quiet(kube, say=say)
         kube.request(
             "POST",
             NAMESPACE_RESOURCE.path(),
@@ -276,6 +281,29 @@ def grade_live(
             delete_attempt_namespace(kube, namespace)
             copies = [item.resource for item in planned if not item.resource.namespaced]
             scoped.delete_copies(kube, copies, namespace)
+
+
+def cluster_size(kube: Kube) -> tuple[int, int]:
+    """(GPUs, nodes) of the cluster: whole GPUs of every vendor and MIG slices, summed
+    over the nodes' allocatable, as the profile gave them."""
+    nodes = kube.get("/api/v1/nodes").get("items") or []
+    gpus = 0
+    for node in nodes:
+        allocatable = (node.get("status") or {}).get("allocatable") or {}
+        gpus += sum(int_quantity(v) for k, v in allocatable.items() if is_gpu_resource(str(k)))
+    return gpus, len(nodes)
+
+
+def _pod_budget_refusals(kube: Kube, planned: Sequence[Planned]) -> list[Diagnostic]:
+    """The answer's pods, totalled before anything is applied (see safety.pod_budget)."""
+    workloads = [item for item in planned if item.resource.namespaced]
+    gpus, nodes = cluster_size(kube)
+    refusal = safety.pod_budget([item.doc.data for item in workloads], gpus, nodes)
+    if refusal is None:
+        return []
+    doc = workloads[refusal.document].doc
+    line, column = doc.locate(refusal.path)
+    return [Diagnostic(f"{doc.describe()}: {refusal.message}", "cluster", line, column)]
 
 
 def _ensure_service_account(kube: Kube, namespace: str) -> None:
@@ -397,9 +425,9 @@ def run_live_checks(
                 out.append(report)
                 continue
             try:
-                raw = Path(path).read_bytes()
-            except OSError:
-                out.append(report)
+                raw = read_regular_file(path)
+            except UnreadableFile:
+                out.append(report)  # its offline report already says why
                 continue
             text, _problem = decode(raw)
             if text is None:

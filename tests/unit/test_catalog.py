@@ -36,6 +36,7 @@ def pack(tmp_path: Path) -> Path:
     root = tmp_path / "pack"
     shutil.copytree(REPO / "scenarios/gpu-limits", root / "scenarios/gpu-limits")
     shutil.copytree(REPO / "answers/gpu-limits", root / "answers/gpu-limits")
+    shutil.copytree(REPO / "profiles", root / "profiles")  # its live check needs a profile
     (root / "lessons").mkdir()
     lesson = (REPO / "lessons/serving.md").read_text(encoding="utf-8")
     (root / "lessons" / "edge.md").write_text(lesson, encoding="utf-8")

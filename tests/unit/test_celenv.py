@@ -150,9 +150,23 @@ def test_scaled_value_matches_kubernetes_int_or_percent(expr, expected):
     assert run(expr) == expected
 
 
-def test_scaled_value_rejects_garbage():
+def test_helpers_are_total_over_wrong_types():
+    """A value of the wrong type is the schema step's to report, at its line; the helper
+    answers as if the field were absent instead of failing the check with an error."""
+    assert run("scaledValue('ten', 6, true)") == 0
+    assert run("scaledValue('25%', 'six', true)") == 0
+    assert (
+        run("resourceValue({'limits': {'nvidia.com/gpu': [1]}}, 'nvidia.com/gpu') == quantity('0')")
+        is True
+    )
+    assert (
+        run("podGpus({'containers': [{'resources': {'limits': {'nvidia.com/gpu': 'x'}}}]}) == 0")
+        is True
+    )
+    assert run("x.lowerAscii() == '' && x.charAt(0) == '' && x.indexOf('a') == -1", x=5) is True
+    assert run("x.split(',') == [] && x.join() == '' && x.trim() == ''", x=5) is True
     with pytest.raises(CelRuntimeError):
-        run("scaledValue('ten', 6, true)")
+        run("[1, 'a'].sum() > 0")
 
 
 def test_the_readme_helper_table_is_generated_from_the_registry():

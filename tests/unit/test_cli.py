@@ -97,3 +97,14 @@ def test_scenarios_list_json():
     assert result.returncode == 0
     ids = [json.loads(line)["id"] for line in result.stdout.splitlines()]
     assert "gpu-limits" in ids
+
+
+def test_version_is_the_package_s_without_reading_installed_metadata():
+    import tomllib
+
+    import app
+
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    assert app.__version__ == declared
+    result = kprep("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"kprep, version {declared}"
