@@ -109,7 +109,7 @@ def find_addon_binaries(groups: tuple[str, ...] = tuple(GROUP_BINARIES)) -> Addo
         raise ClusterError(
             "`kprep cluster up` runs the cluster add-ons (metrics APIs, JobSet, Kubeflow "
             f"Trainer, training operator) from local binaries; missing: {'; '.join(missing)}.\n"
-            f"{BUILD_HINT}, or point {ADDONS_BIN_DIR_ENV} at a folder that has them "
-            f"({ADDONS_ENV}=0 starts the cluster without add-ons)."
+            f"{BUILD_HINT[0].upper()}{BUILD_HINT[1:]}, or point {ADDONS_BIN_DIR_ENV} at a "
+            f"folder that has them ({ADDONS_ENV}=0 starts the cluster without add-ons)."
         )
     return AddonBinaries(found)

@@ -117,6 +117,15 @@ class ClusterAddons:
             yaml.safe_dump(kwokctl_config(self.paths, self.factor), sort_keys=False),
         )
 
+    def dry_run_text(self) -> str:
+        """What `prepare` would write for kwokctl and which processes `start` would run."""
+        ports = Ports(*([0] * len(Ports.__dataclass_fields__)))  # 0: chosen free at `up`
+        lines = [f"# {self.paths.kwokctl_config}", yaml.safe_dump(kwokctl_config(self.paths))]
+        lines += [
+            f"# add-on: {s.name} {' '.join(s.args)}" for s in process_specs(self.paths, ports)
+        ]
+        return "\n".join(lines)
+
     # -- beside the running control plane ----------------------------------------------------
 
     def start(self, kube: Kube, binaries: AddonBinaries, echo: Echo) -> None:
@@ -257,6 +266,18 @@ class ClusterAddons:
         return rows
 
     # -- for the autoscaling runs ----------------------------------------------------------
+
+    def running_lab_time_factor(self) -> int | None:
+        """The factor the running control plane's HPA durations were divided by, if known.
+
+        Fixed when the cluster was created (kube-controller-manager flags); a run that
+        wants another factor needs a new cluster.
+        """
+        try:
+            factor = json.loads(self.paths.state.read_text(encoding="utf-8"))["labTimeFactor"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return factor if isinstance(factor, int) else None
 
     def write_metric_values(self, values: dict[str, Any]) -> None:
         """Replace what kprep-metrics-adapter serves (format: docs/cluster-addons.md).

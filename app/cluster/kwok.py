@@ -291,6 +291,8 @@ class KwokProvider:
         crds = profile_crds(profile, self.course_dir)
         if dry_run:
             echo("kwokctl " + " ".join(self.create_args(binaries)))
+            if self.addons_enabled:
+                echo(self.addons.dry_run_text())
             echo(
                 yaml.safe_dump_all(
                     [node_manifest(n, profile) for n in profile.nodes], sort_keys=False
@@ -319,6 +321,8 @@ class KwokProvider:
                 f"starting the control plane (etcd, kube-apiserver, kube-controller-manager, "
                 f"kube-scheduler, kwok) v{K8S_VERSION}"
             )
+            if addon_binaries is not None and not self.addons.paths.kwokctl_config.is_file():
+                self.addons.prepare(addon_binaries)  # a failed restart deleted the state
             self._kwokctl(binaries, self.create_args(binaries), CREATE_TIMEOUT_SECONDS + 15)
             self._copy_kubeconfig()
         elif not dead:

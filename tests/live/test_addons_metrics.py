@@ -184,3 +184,19 @@ def test_status_lists_every_add_on_running(addons: Any) -> None:
         "training-operator",
     ]
     assert all(r.running for r in rows), [(r.name, r.log) for r in rows if not r.running]
+
+
+def test_the_controller_manager_runs_the_hpa_in_lab_time(provider: Any, addons: Any) -> None:
+    assert addons.running_lab_time_factor() == 10
+    manager_pid = provider.component_pids()["kube-controller-manager"]
+    command = Path(f"/proc/{manager_pid}/cmdline").read_bytes().decode().split("\0")
+    assert "--horizontal-pod-autoscaler-sync-period=1s" in command
+    assert "--horizontal-pod-autoscaler-downscale-stabilization=30s" in command
+
+
+def test_the_api_server_trusts_the_front_proxy_client(provider: Any) -> None:
+    apiserver_pid = provider.component_pids()["kube-apiserver"]
+    command = Path(f"/proc/{apiserver_pid}/cmdline").read_bytes().decode().split("\0")
+    pki = provider.addons.paths.pki
+    assert f"--proxy-client-cert-file={pki / 'front-proxy-client.crt'}" in command
+    assert f"--requestheader-client-ca-file={pki / 'front-proxy-ca.crt'}" in command

@@ -4,7 +4,9 @@ control-plane configuration, command lines and registrations."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -189,3 +191,43 @@ def test_jobset_runs_without_its_certificate_rotator(tmp_path: Path) -> None:
         "certDir": str(paths.serving_dir),
     }
     assert config["leaderElection"] == {"leaderElect": False}
+
+
+def test_processes_start_detached_and_stop_without_leftovers(tmp_path: Path) -> None:
+    import os
+
+    from app.cluster import addon_processes
+    from app.cluster.addon_config import ProcessSpec
+
+    paths = _paths(tmp_path)
+    # `sh -c 'sleep 30' STATE`: the command line names the state folder, as every add-on's does.
+    spec = ProcessSpec("sleeper", "sh", ("-c", "sleep 30", str(paths.root.parent)), "http://x")
+    pid = addon_processes.start(paths, spec, Path("/bin/sh"))
+    try:
+        assert addon_processes.pid_file(paths, "sleeper").read_text().strip() == str(pid)
+        assert os.getsid(pid) == pid  # its own session: it outlives `kprep cluster up`
+        deadline = time.monotonic() + 5
+        while addon_processes.running_pid(paths, "sleeper") is None:
+            assert time.monotonic() < deadline, "never seen running"
+            time.sleep(0.05)
+        assert addon_processes.stop(paths, ["sleeper"]) == ["sleeper"]
+        assert addon_processes.exited(paths, "sleeper")
+        assert not addon_processes.pid_file(paths, "sleeper").exists()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, 9)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+
+def test_a_pid_that_is_not_this_clusters_is_never_signalled(tmp_path: Path) -> None:
+    import os
+
+    from app.cluster import addon_processes
+
+    paths = _paths(tmp_path)
+    paths.pids.mkdir(parents=True)
+    # Our own pid: alive, but its command line does not name the cluster's state folder.
+    addon_processes.pid_file(paths, "metrics-server").write_text(f"{os.getpid()}\n")
+    assert addon_processes.running_pid(paths, "metrics-server") is None
+    assert addon_processes.stop(paths, ["metrics-server"]) == []
