@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import math
 import threading
 import time
@@ -120,11 +119,7 @@ def discover_pipeline(cluster: LiveCluster) -> MetricsPipeline:
             "running (logs in the cluster's addons/logs folder); `kprep cluster up` restarts "
             "the add-ons"
         )
-    try:
-        state = json.loads(addons.paths.state.read_text(encoding="utf-8"))
-        factor = int(state.get("labTimeFactor") or addons.factor)
-    except (OSError, ValueError, TypeError):
-        factor = addons.factor
+    factor = addons.running_lab_time_factor() or addons.factor
     flags = lab_time_controller_args(factor)
 
     def seconds(flag: str) -> float:
