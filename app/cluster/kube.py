@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import ssl
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -354,48 +353,6 @@ class Kube:
                 if setting.get("in") == "header" and setting.get("value"):
                     headers[str(setting["key"])] = str(setting["value"])
         return headers
-
-    def watch(
-        self, path: str, *, query: dict[str, Any] | None = None, seconds: int = 5
-    ) -> Iterator[dict[str, Any]]:
-        """The events of one watch (`?watch=1`), as the API server sends them, for at
-        most `seconds` (the server ends the stream then). Raises ApiError or
-        ClusterUnreachable like `request`."""
-        import urllib3
-
-        query = {**(query or {}), "watch": "1", "timeoutSeconds": seconds}
-        try:
-            response = self._pool.request(
-                "GET",
-                self._url(path, query),
-                headers=self._headers(),
-                timeout=urllib3.Timeout(connect=self.timeout, read=seconds + self.timeout),
-                preload_content=False,
-            )
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise ClusterUnreachable(
-                f"the API server at {self.host} does not answer ({_short(exc)})"
-            ) from exc
-        try:
-            if response.status >= 400:
-                raw = response.read() or b""
-                try:
-                    body: Any = json.loads(raw)
-                except ValueError:
-                    body = raw.decode("utf-8", "replace")
-                raise ApiError(response.status, body)
-            pending = b""
-            try:
-                for chunk in response.stream(65536, decode_content=True):
-                    pending += chunk
-                    while b"\n" in pending:
-                        line, pending = pending.split(b"\n", 1)
-                        if line.strip():
-                            yield json.loads(line)
-            except (urllib3.exceptions.HTTPError, OSError) as exc:
-                raise ClusterUnreachable(f"the watch of {path} broke off ({_short(exc)})") from exc
-        finally:
-            response.release_conn()
 
     def get(self, path: str, **query: Any) -> Any:
         return self.request("GET", path, query=query or None).body

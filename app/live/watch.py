@@ -19,6 +19,7 @@ from typing import Any
 
 from app.cluster.errors import ClusterError
 from app.cluster.kube import ApiError, Kube
+from app.cluster.kubewatch import watch
 
 STREAM_SECONDS = 3
 """Length of one watch stream: how long `stop` can take to be noticed."""
@@ -66,7 +67,7 @@ class Watch(threading.Thread):
                 if not version:
                     version = self._list()
                 query = {**self.query, "resourceVersion": version, "allowWatchBookmarks": "true"}
-                for event in self.kube.watch(self.path, query=query, seconds=STREAM_SECONDS):
+                for event in watch(self.kube, self.path, query=query, seconds=STREAM_SECONDS):
                     kind = event.get("type")
                     item = event.get("object") or {}
                     meta = item.get("metadata") or {}

@@ -89,6 +89,7 @@ async def test_f10_on_a_scenario_without_autoscaling_only_says_so(make_app):
 
 def _plain_of(screen: AutoscaleScreen, pane: str) -> str:
     from rich.console import Console
+
     out = io.StringIO()
     Console(file=out, width=90, color_system=None).print(screen.panes[pane])
     return out.getvalue()
