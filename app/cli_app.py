@@ -132,7 +132,8 @@ def progress(ctx: click.Context, fmt: str, output: Path | None) -> None:
     from app.course.catalog import catalog_or_none
     from app.paths import data_dir
     from app.progress.course_index import load_index
-    from app.progress.store import ProgressError, ProgressStore
+    from app.progress.records import ProgressError
+    from app.progress.store import ProgressStore
     from app.progress.summary import summarize
 
     if fmt == "html" and output is None:
@@ -355,7 +356,8 @@ def _plan_interview(
     from app.course.loader import Course
     from app.interview.plan import PlanError, plan_interview, weakness_from
     from app.paths import data_dir
-    from app.progress.store import ProgressError, ProgressStore
+    from app.progress.records import ProgressError
+    from app.progress.store import ProgressStore
 
     found, errors = Course(_course_dir(ctx)).load_all()
     for error in errors:
@@ -396,8 +398,9 @@ def review(ctx: click.Context, list_only: bool, fmt: str, days: int) -> None:
     from datetime import UTC, datetime
 
     from app.paths import data_dir
+    from app.progress.records import ProgressError
     from app.progress.review import end_of_day
-    from app.progress.store import ProgressError, ProgressStore
+    from app.progress.store import ProgressStore
 
     until = end_of_day(datetime.now(UTC)).timestamp() + days * 86400
     with ProgressStore.open(data_dir() / "progress.db") as store:

@@ -23,7 +23,11 @@ from app.cluster.wait import WaitTimeout, poll_until
 CRD_RESOURCE = Resource(
     "apiextensions.k8s.io/v1", "CustomResourceDefinition", "customresourcedefinitions", False
 )
-ESTABLISH_TIMEOUT_SECONDS = 30.0
+# Bounded, but sized for a loaded 2-core machine: the API server compiles each CRD's
+# OpenAPI schema (Trainer's and KServe's run to thousands of lines) before it answers
+# and before the CRD is Established; under load one apply has taken over 9 s.
+ESTABLISH_TIMEOUT_SECONDS = 120.0
+APPLY_TIMEOUT_SECONDS = 60.0
 
 
 def resolve_crd_paths(profile: Profile, course_dir: Path) -> list[Path]:
@@ -84,13 +88,20 @@ def install_crds(
                 body=crd,
                 query={"fieldManager": "kprep", "force": "true"},
                 content_type="application/apply-patch+yaml",
+                timeout=APPLY_TIMEOUT_SECONDS,
             )
         except ApiError as exc:
             raise ClusterError(f"installing CRD {name} failed: {exc.message}") from exc
     pending = [str(c["metadata"]["name"]) for c in crds]
 
     def all_established() -> bool:
-        pending[:] = [n for n in pending if not _established(kube.get(CRD_RESOURCE.path(name=n)))]
+        pending[:] = [
+            n
+            for n in pending
+            if not _established(
+                kube.request("GET", CRD_RESOURCE.path(name=n), timeout=APPLY_TIMEOUT_SECONDS).body
+            )
+        ]
         return not pending
 
     try:

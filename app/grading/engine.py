@@ -11,6 +11,8 @@ unexpected exception inside the grader is an `internal` error entry in that
 answer's report. By default the work runs in a worker process
 (`app.grading.sandbox`) that stops any check's CEL after its evaluation budget;
 `Grader(..., isolate=False)` grades in this process (the worker itself does).
+Whether the documents are valid Kubernetes is `app.grading.validity`; running one
+check over them is `app.grading.checks`.
 """
 
 from __future__ import annotations
@@ -20,83 +22,15 @@ import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from app.course.models import Check, Scenario
-from app.grading.apirules import validate_object
-from app.grading.celenv import (
-    EVAL_BUDGET_SECONDS,
-    RISKY_SECONDS,
-    CelBudgetError,
-    CelCompileError,
-    CelRuntimeError,
-    Program,
-    Scope,
-    humanize,
-)
+from app.course.models import Scenario
+from app.grading.celenv import Scope
+from app.grading.checks import CompiledCheck, EvaluationGuard, run_check, stopped_result
 from app.grading.report import REPORT_BUGS, CheckResult, Diagnostic, Report
-from app.grading.schema import SchemaValidator, UnknownKind, versions_of_kind
-from app.yamlmap import Document, decode, format_path, load_documents, parse_path
-
-
-class EvaluationGuard(Protocol):
-    """Runs each CEL evaluation under the budget (the worker process provides one)."""
-
-    def run(self, key: int, evaluate: Callable[[], Any], risky: bool) -> Any:
-        """`evaluate()` for the check with this key; `risky`: it may well overrun."""
-        ...
-
-
-class CompiledCheck:
-    def __init__(self, check: Check, key: int = 0) -> None:
-        self.check = check
-        self.key = key
-        """This check's position among the grader's checks then live checks (the worker
-        names the check it is evaluating by it)."""
-        self.error: str | None = None
-        self.program: Program | None = None
-        try:
-            self.program = Program(check.expression)
-        except CelCompileError as exc:
-            self.error = str(exc)
-
-
-def field_line(doc: Document, field: str | None) -> int:
-    """The line of `field` in `doc` (first match for `[*]`), or of its nearest ancestor."""
-    if not field:
-        return doc.start_line
-    parts = parse_path(field)
-    best: tuple[int, int] | None = None
-
-    def walk(data: Any, done: tuple[str | int, ...], rest: list[str | int]) -> bool:
-        nonlocal best
-        if not rest:
-            best = doc.locate(done)
-            return True
-        head, tail = rest[0], rest[1:]
-        if head == "*" and isinstance(data, list):
-            return any(walk(item, (*done, i), tail) for i, item in enumerate(data))
-        if isinstance(head, int) and isinstance(data, list) and head < len(data):
-            return walk(data[head], (*done, head), tail)
-        if isinstance(head, str) and head != "*" and isinstance(data, dict) and head in data:
-            return walk(data[head], (*done, head), tail)
-        best = doc.locate(done)
-        return False
-
-    walk(doc.data, (), parts)
-    return best[0] if best else doc.start_line
-
-
-def _matches(check: Check, doc: Document) -> bool:
-    match = check.match
-    if match is None:
-        return True
-    return (
-        (match.kind is None or doc.kind == match.kind)
-        and (match.name is None or doc.name == match.name)
-        and (match.api_version is None or doc.api_version == match.api_version)
-    )
-
+from app.grading.schema import SchemaValidator
+from app.grading.validity import validate_documents
+from app.yamlmap import Document, decode, load_documents
 
 _TOKENS = itertools.count(1)
 
@@ -184,78 +118,7 @@ class Grader:
 
     def validate(self, docs: Sequence[Document]) -> list[Diagnostic]:
         """Schema and API-server-rule diagnostics for parsed documents."""
-        diagnostics: list[Diagnostic] = []
-        for doc in docs:
-            data = doc.data
-            if data is None:
-                continue
-            if not isinstance(data, dict):
-                shape = "a list" if isinstance(data, list) else f"a {type(data).__name__} scalar"
-                diagnostics.append(
-                    Diagnostic(
-                        f"{doc.describe()}: a Kubernetes object is a mapping, not {shape}",
-                        "schema",
-                        doc.start_line,
-                        1,
-                    )
-                )
-                continue
-            api_version, kind = data.get("apiVersion"), data.get("kind")
-            missing = [k for k, v in (("apiVersion", api_version), ("kind", kind)) if not v]
-            if missing:
-                diagnostics.append(
-                    Diagnostic(
-                        f"{doc.describe()}: missing {' and '.join(missing)}; every object needs "
-                        "apiVersion and kind",
-                        "schema",
-                        doc.start_line,
-                        1,
-                    )
-                )
-                continue
-            if not isinstance(api_version, str) or not isinstance(kind, str):
-                diagnostics.append(
-                    Diagnostic(
-                        f"{doc.describe()}: apiVersion and kind must be strings",
-                        "schema",
-                        doc.start_line,
-                        1,
-                    )
-                )
-                continue
-            try:
-                errors = list(self.schemas.validate(api_version, kind, data))
-            except UnknownKind:
-                known = versions_of_kind(kind)
-                hint = (
-                    f"; {kind} exists as {', '.join(known)}"
-                    if known
-                    else "; no such kind in Kubernetes 1.36 or in the course's CRDs"
-                )
-                line, column = doc.locate(("kind",) if not known else ("apiVersion",))
-                diagnostics.append(
-                    Diagnostic(f"unknown kind {api_version}/{kind}{hint}", "schema", line, column)
-                )
-                continue
-            for error in errors:
-                line, column = doc.locate(error.path)
-                where = format_path(error.path)
-                diagnostics.append(
-                    Diagnostic(
-                        f"{doc.describe()}: {where}: {error.message}"
-                        if where
-                        else f"{doc.describe()}: {error.message}",
-                        "schema",
-                        line,
-                        column,
-                    )
-                )
-            for rule in validate_object(data):
-                line, column = doc.locate(rule.path)
-                diagnostics.append(
-                    Diagnostic(f"{doc.describe()}: {rule.message}", "validation", line, column)
-                )
-        return diagnostics
+        return validate_documents(docs, self.schemas)
 
     # -- checks ---------------------------------------------------------------
 
@@ -291,11 +154,11 @@ class Grader:
                 continue
             stopped = (over_budget or {}).get(key)
             if stopped is not None:
-                results.append(_stopped_result(item.check, stopped))
+                results.append(stopped_result(item.check, stopped))
                 continue
             started = time.perf_counter()
             try:
-                results.append(self._run_one(item, docs, scope))
+                results.append(run_check(item, docs, scope, self.evaluation_guard))
             except Exception as exc:  # noqa: BLE001 - one check's bug must not sink the report
                 results.append(
                     CheckResult(
@@ -312,91 +175,6 @@ class Grader:
             if timings is not None:
                 timings[item.check.id] = time.perf_counter() - started
         return results
-
-    def _evaluate(self, item: CompiledCheck, scope: Scope, bound: Any) -> Any:
-        assert item.program is not None
-        # Bound (and converted) before the guard: conversion is linear in the answer's
-        # size, and the budget is for what the expression does.
-        scope.bind_object(bound)
-        problem = scope.prepare(item.program.names)
-        if problem:
-            raise CelRuntimeError(f"the answer holds a value CEL cannot represent: {problem}")
-        program = item.program
-
-        def evaluate() -> Any:
-            return program.evaluate_in(scope, budget=EVAL_BUDGET_SECONDS)
-
-        guard = self.evaluation_guard
-        if guard is None:
-            return evaluate()
-        return guard.run(item.key, evaluate, risky=program.most_seconds(scope) > RISKY_SECONDS)
-
-    def _run_one(self, item: CompiledCheck, docs: Sequence[Document], scope: Scope) -> CheckResult:
-        check = item.check
-
-        def result(status: str, message: str = "", line: int | None = None) -> CheckResult:
-            return CheckResult(
-                id=check.id,
-                title=check.title,
-                status=status,  # type: ignore[arg-type]
-                points=check.points if status == "pass" else 0,
-                max_points=check.points,
-                concept=check.concept,
-                message=message,
-                line=line,
-            )
-
-        if item.program is None:
-            return result("error", f"the check's CEL does not compile: {item.error}")
-        if check.match is None:
-            targets: list[Document | None] = [None]
-        else:
-            targets = [d for d in docs if isinstance(d.data, dict) and _matches(check, d)]
-            if not targets:
-                return result(
-                    "fail", f"no {check.match.describe()} in your answer. {check.message}"
-                )
-        for doc in targets:
-            line = field_line(doc, check.field) if doc is not None else self._any_line(docs, check)
-            try:
-                # `object` is rebound for every target; null for checks without match.
-                value = self._evaluate(item, scope, doc.data if doc else None)
-            except CelBudgetError as exc:
-                return result("error", f"the check's CEL {exc}", line)
-            except CelRuntimeError as exc:
-                return result(
-                    "error", f"could not evaluate `{check.expression.strip()}`: {exc}", line
-                )
-            if not isinstance(value, bool):
-                return result(
-                    "error",
-                    f"the check's expression returned {humanize(value)}, not true or false",
-                    line,
-                )
-            if not value:
-                return result("fail", check.message, line)
-        return result("pass")
-
-    @staticmethod
-    def _any_line(docs: Sequence[Document], check: Check) -> int | None:
-        """Line of `field` for a check without `match`: the document that has the most of it."""
-        if not check.field:
-            return None
-        parts = parse_path(check.field)
-        best: tuple[int, int] | None = None  # (depth reached, line)
-        for doc in docs:
-            depth, data = 0, doc.data
-            for part in parts:
-                key = 0 if part == "*" else part
-                in_list = isinstance(key, int) and isinstance(data, list) and key < len(data)
-                in_map = isinstance(key, str) and isinstance(data, dict) and key in data
-                if not (in_list or in_map):
-                    break
-                data = data[key]
-                depth += 1
-            if depth and (best is None or depth > best[0]):
-                best = (depth, field_line(doc, check.field))
-        return best[1] if best else None
 
     # -- whole answers --------------------------------------------------------
 
@@ -497,16 +275,3 @@ class Grader:
             ]
             return report
         return self.grade_text_here(text, file, over_budget)
-
-
-def _stopped_result(check: Check, why: str) -> CheckResult:
-    return CheckResult(
-        check.id,
-        check.title,
-        "error",
-        0,
-        check.points,
-        check.concept,
-        f"the check's CEL was stopped: it {why}. Checks must stay cheap: avoid nested "
-        "comprehensions over large lists",
-    )

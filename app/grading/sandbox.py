@@ -33,235 +33,36 @@ answers are graded in-process without a budget, and each report says so.
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import itertools
-import mmap
 import os
-import pickle
 import select
-import signal
-import struct
-import sys
 import threading
 import time
-import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.grading.celenv import BUDGET_MESSAGE, EVAL_BUDGET_SECONDS
+from app.grading.celenv import BUDGET_MESSAGE
+from app.grading.sandbox_worker import (
+    GRADERS,
+    JOB_WALL_SECONDS,
+    Worker,
+    WorkerDied,
+    can_fork,
+    supported,
+)
 
 if TYPE_CHECKING:
-    import subprocess
-
     from app.grading.engine import Grader
     from app.grading.report import CheckResult, Report
     from app.yamlmap import Document
-
-MEMORY_BUDGET_BYTES = 2 * 1024**3
-"""Address space a worker may add to what it had at start."""
-JOB_WALL_SECONDS = 60.0
-"""A worker silent this long on one answer is killed (a last resort: the CPU budget
-stops runaway checks long before)."""
-_NO_CHECK = -1
-_SLOT = struct.Struct("<q")
-_HEADER = struct.Struct("<Q")
-_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent.parent)
-
-
-class WorkerDied(Exception):
-    """The worker process ended while answering; `check_key` is what it was evaluating."""
-
-    def __init__(self, how: str, check_key: int, budget: str | None) -> None:
-        super().__init__(how)
-        self.how = how
-        self.check_key = check_key
-        self.budget = budget
-        """How the budget was exceeded ("1 s of CPU time"...), or None for a plain crash."""
-
-
-# -- framing ------------------------------------------------------------------------------
-
-
-def _write_frame(fd: int, message: Any) -> None:
-    body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    data = memoryview(_HEADER.pack(len(body)) + body)
-    while data:
-        written = os.write(fd, data)
-        data = data[written:]
-
-
-def _read_exact(fd: int, size: int, deadline: float | None) -> bytes | None:
-    """`size` bytes, None at EOF; TimeoutError past `deadline` (monotonic)."""
-    chunks: list[bytes] = []
-    while size:
-        if deadline is not None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if not ready:
-                raise TimeoutError
-        chunk = os.read(fd, min(size, 1 << 20))
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
-
-
-def _read_frame(fd: int, deadline: float | None = None) -> Any:
-    """The next message, or raises EOFError / TimeoutError."""
-    header = _read_exact(fd, _HEADER.size, deadline)
-    if header is None:
-        raise EOFError
-    body = _read_exact(fd, _HEADER.unpack(header)[0], deadline)
-    if body is None:
-        raise EOFError
-    return pickle.loads(body)
-
-
-# -- the worker side ----------------------------------------------------------------------
-
-
-class _BudgetGuard:
-    """Runs each evaluation under the CPU timer, naming its check in the shared page.
-
-    A risky evaluation (its worst-case estimate exceeds RISKY_SECONDS: a `filter`
-    over a long list, say) runs in a fork of the worker, so that overrunning costs
-    only that fork, not the worker and the re-grade of the whole answer.
-    """
-
-    def __init__(self, slot: mmap.mmap) -> None:
-        self.slot = slot
-
-    def run(self, key: int, evaluate: Callable[[], Any], risky: bool) -> Any:
-        if risky:
-            return self._run_forked(evaluate)
-        _SLOT.pack_into(self.slot, 0, key)
-        signal.setitimer(signal.ITIMER_PROF, EVAL_BUDGET_SECONDS)
-        try:
-            return evaluate()
-        finally:
-            signal.setitimer(signal.ITIMER_PROF, 0)
-            _SLOT.pack_into(self.slot, 0, _NO_CHECK)
-
-    def _run_forked(self, evaluate: Callable[[], Any]) -> Any:
-        from app.grading.celenv import CelBudgetError, CelRuntimeError
-
-        readable, writable = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # a throwaway copy: it answers once, or the timer kills it
-            try:
-                os.close(readable)
-                signal.setitimer(signal.ITIMER_PROF, EVAL_BUDGET_SECONDS)
-                try:
-                    outcome: tuple[str, Any] = ("ok", evaluate())
-                except CelRuntimeError as exc:
-                    outcome = ("raise", exc)
-                except Exception as exc:  # noqa: BLE001 - carried to the worker as it is
-                    outcome = ("raise", CelRuntimeError(f"{type(exc).__name__}: {exc}"))
-                _write_frame(writable, outcome)
-            finally:
-                os._exit(0)
-        os.close(writable)
-        try:
-            kind, value = _read_frame(readable)
-        except (EOFError, pickle.UnpicklingError):
-            kind, value = "died", None
-        finally:
-            os.close(readable)
-            _, status = os.waitpid(pid, 0)
-        if kind == "ok":
-            return value
-        if kind == "raise":
-            raise value
-        if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGPROF:
-            how = f"{EVAL_BUDGET_SECONDS:g} s of CPU time"
-        else:
-            how = f"{MEMORY_BUDGET_BYTES // 1024**3} GiB of memory, or crashed"
-        raise CelBudgetError(
-            f"was stopped: it {BUDGET_MESSAGE} ({how}). Checks must stay cheap: avoid "
-            "nested comprehensions over large lists"
-        )
-
-
-def _limit_memory() -> None:
-    try:
-        import resource
-
-        with open("/proc/self/statm", encoding="ascii") as statm:
-            current = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    except (ImportError, OSError, ValueError):
-        return  # not Linux: the CPU budget still applies
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    wanted = current + MEMORY_BUDGET_BYTES
-    if hard != resource.RLIM_INFINITY:
-        wanted = min(wanted, hard)
-    if soft == resource.RLIM_INFINITY or soft > wanted:
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_AS, (wanted, hard))
-
-
-def _serve(requests: int, replies: int, slot: mmap.mmap, graders: dict[int, Grader]) -> None:
-    """The worker's loop: answer requests until the parent closes the pipe."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGPROF, signal.SIG_DFL)
-    # The interpreter prints every failing helper call to stderr; a check error already says it.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    os.close(devnull)
-    _limit_memory()
-    guard = _BudgetGuard(slot)
-    while True:
-        try:
-            request = _read_frame(requests)
-        except EOFError:
-            return
-        job_id, token, spec, operation, arguments = request
-        try:
-            grader = graders.get(token)
-            if grader is None:
-                grader = spec()
-                graders[token] = grader
-            grader.evaluation_guard = guard
-            _SLOT.pack_into(slot, 0, _NO_CHECK)
-            if operation == "grade":
-                content, file, over_budget = arguments
-                result: Any = grader.grade_anything_here(content, file, over_budget)
-            else:
-                docs, keys, extra, over_budget = arguments
-                result = grader.run_checks_here(docs, keys, extra, over_budget)
-            reply: tuple[Any, ...] = (job_id, "ok", result)
-        except Exception as exc:  # noqa: BLE001 - reported to the parent, never fatal here
-            reply = (job_id, "failed", f"{type(exc).__name__}: {exc}")
-        _write_frame(replies, reply)
-
-
-def _spawned_main() -> None:
-    """Entry point of a worker started as a new interpreter (argv: three fds)."""
-    requests, replies, slot_fd = (int(arg) for arg in sys.argv[1:4])
-    slot = mmap.mmap(slot_fd, mmap.PAGESIZE)
-    _serve(requests, replies, slot, {})
-
-
-# -- the parent side ----------------------------------------------------------------------
-
-_PARENT_FDS: set[int] = set()
-"""Every pipe end a parent holds for its workers; a forked worker closes them, so that
-a worker's pipe reaches EOF when its own parent closes it."""
-_GRADERS: weakref.WeakValueDictionary[int, Grader] = weakref.WeakValueDictionary()
-"""Graders of this process by token; a forked worker inherits them ready to use."""
-_LIVE_WORKERS: weakref.WeakSet[Worker] = weakref.WeakSet()
 
 
 def register(grader: Grader) -> None:
     """Called by every isolating Grader: remembered for forks, and the shared worker is
     started in the background when that means a new interpreter."""
-    _GRADERS[grader.token] = grader
-    if not _can_fork() and _supported():
+    GRADERS[grader.token] = grader
+    if not can_fork() and supported():
         shared = _shared()
         # Never wait here: a grade in flight holds the lock, and its worker is started.
         if shared.lock.acquire(blocking=False):
@@ -271,206 +72,6 @@ def register(grader: Grader) -> None:
                 pass  # the first grade tries again and reports what fails
             finally:
                 shared.lock.release()
-
-
-def _supported() -> bool:
-    return os.name == "posix" and hasattr(signal, "setitimer") and hasattr(os, "fork")
-
-
-def _thread_count() -> int:
-    try:
-        return len(os.listdir("/proc/self/task"))
-    except OSError:
-        return threading.active_count()
-
-
-def _can_fork() -> bool:
-    """Forking copies only the calling thread: safe only when it is the only one."""
-    return _supported() and _thread_count() == 1
-
-
-def _shared_page_fd() -> int:
-    """A file descriptor for one page the worker shares with its parent (a fork inherits
-    it; a new interpreter is handed it): memfd where there is one, else a deleted file."""
-    if hasattr(os, "memfd_create"):
-        fd = os.memfd_create("kprep-worker-slot")
-    else:
-        import tempfile
-
-        fd, name = tempfile.mkstemp(prefix="kprep-worker-slot-")
-        os.unlink(name)
-    os.ftruncate(fd, mmap.PAGESIZE)
-    return fd
-
-
-class Worker:
-    """One worker process and its pipes; restarted on demand after it dies."""
-
-    def __init__(self) -> None:
-        self.pid: int | None = None
-        self._process: subprocess.Popen[bytes] | None = None
-        self.requests = -1
-        self.replies = -1
-        self._slot_fd = -1
-        self.slot: mmap.mmap | None = None
-        self.known: set[int] = set()
-        """Tokens of the graders this incarnation already holds."""
-        self.forked = False
-        _LIVE_WORKERS.add(self)
-
-    @property
-    def alive(self) -> bool:
-        return self.pid is not None
-
-    def ensure_started(self) -> None:
-        if self.pid is not None:
-            return
-        if self.slot is None:
-            self._slot_fd = _shared_page_fd()
-            self.slot = mmap.mmap(self._slot_fd, mmap.PAGESIZE)
-        _SLOT.pack_into(self.slot, 0, _NO_CHECK)
-        child_requests, parent_requests = os.pipe()
-        parent_replies, child_replies = os.pipe()
-        if _can_fork():
-            self._fork(child_requests, child_replies, parent_requests, parent_replies)
-        else:
-            self._spawn(child_requests, child_replies)
-        os.close(child_requests)
-        os.close(child_replies)
-        self.requests, self.replies = parent_requests, parent_replies
-        _PARENT_FDS.update((parent_requests, parent_replies))
-
-    def _fork(self, child_requests: int, child_replies: int, *parent_ends: int) -> None:
-        slot = self.slot
-        assert slot is not None
-        pid = os.fork()
-        if pid == 0:  # the worker
-            code = 0
-            try:
-                for fd in (*_PARENT_FDS, *parent_ends):
-                    with contextlib.suppress(OSError):
-                        os.close(fd)
-                _serve(child_requests, child_replies, slot, dict(_GRADERS.items()))
-            except BaseException:  # noqa: BLE001 - a worker never unwinds into the parent's code
-                code = 1
-            finally:
-                os._exit(code)
-        self.pid = pid
-        self.forked = True
-        self.known = set(_GRADERS.keys())
-
-    def _spawn(self, child_requests: int, child_replies: int) -> None:
-        import subprocess
-
-        slot_fd = self._slot_fd
-        code = (
-            f"import sys; sys.path.insert(0, {_PACKAGE_ROOT!r}); "
-            "from app.grading.sandbox import _spawned_main; _spawned_main()"
-        )
-        self._process = subprocess.Popen(
-            [sys.executable, "-c", code, str(child_requests), str(child_replies), str(slot_fd)],
-            pass_fds=(child_requests, child_replies, slot_fd),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,  # a terminal's Ctrl-C goes to the parent, which decides
-        )
-        self.pid = self._process.pid
-        self.forked = False
-        self.known = set()
-
-    def send(self, job_id: int, grader: Grader, operation: str, arguments: tuple[Any, ...]) -> None:
-        self.ensure_started()
-        spec = None if grader.token in self.known else grader.worker_spec()
-        try:
-            _write_frame(self.requests, (job_id, grader.token, spec, operation, arguments))
-        except OSError as exc:  # the worker is already gone
-            raise self._died() from exc
-        self.known.add(grader.token)
-
-    def receive(self, deadline: float | None) -> tuple[int, str, Any]:
-        """The next reply; raises WorkerDied (the worker is then reaped)."""
-        try:
-            reply: tuple[int, str, Any] = _read_frame(self.replies, deadline)
-        except TimeoutError:
-            self.kill()
-            raise self._died(wall=True) from None
-        except (EOFError, OSError, pickle.UnpicklingError):
-            raise self._died() from None
-        return reply
-
-    def _died(self, wall: bool = False) -> WorkerDied:
-        assert self.slot is not None
-        key = _SLOT.unpack_from(self.slot, 0)[0]
-        status = self._reap()
-        budget: str | None = None
-        if wall:
-            how = f"was silent for {JOB_WALL_SECONDS:.0f} s and was stopped"
-            budget = f"{JOB_WALL_SECONDS:.0f} s of wall time"
-        elif status is not None and status < 0 and -status == signal.SIGPROF:
-            how = "was stopped by its CPU budget"
-            budget = f"{EVAL_BUDGET_SECONDS:g} s of CPU time"
-        elif status is not None and status < 0:
-            name = signal.Signals(-status).name if -status in signal.valid_signals() else -status
-            how = f"died of signal {name}"
-            if -status in (signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS, signal.SIGKILL):
-                budget = f"{MEMORY_BUDGET_BYTES // 1024**3} GiB of memory, or crashed"
-        else:
-            how = f"exited with status {status}"
-        return WorkerDied(how, key, budget)
-
-    def _reap(self) -> int | None:
-        """Close the pipes and collect the exit status (negative: the signal)."""
-        for fd in (self.requests, self.replies):
-            if fd >= 0:
-                _PARENT_FDS.discard(fd)
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self.requests = self.replies = -1
-        pid, process = self.pid, self._process
-        self.pid, self._process = None, None
-        self.known = set()
-        if process is not None:
-            import subprocess
-
-            try:
-                return process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                return process.wait()
-        if pid is None:
-            return None
-        try:
-            _, status = os.waitpid(pid, 0)
-        except ChildProcessError:
-            return None
-        if os.WIFSIGNALED(status):
-            return -os.WTERMSIG(status)
-        return os.WEXITSTATUS(status)
-
-    def kill(self) -> None:
-        if self.pid is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(self.pid, signal.SIGKILL)
-
-    def close(self) -> None:
-        """Stop the worker (killed: it may be deep in an evaluation) and reap it."""
-        if self.pid is not None:
-            self.kill()
-            self._reap()
-        if self.slot is not None:
-            self.slot.close()
-            self.slot = None
-        if self._slot_fd >= 0:
-            with contextlib.suppress(OSError):
-                os.close(self._slot_fd)
-            self._slot_fd = -1
-
-
-@atexit.register
-def _stop_all() -> None:
-    for worker in list(_LIVE_WORKERS):
-        worker.close()
 
 
 @dataclass
@@ -549,7 +150,7 @@ def _in_process(grader: Grader, content: bytes | str, file: str) -> Report:
 
 def grade(grader: Grader, content: bytes | str, file: str) -> Report:
     """One answer in the shared worker."""
-    if not _supported():
+    if not supported():
         return _in_process(grader, content, file)
     shared = _shared()
     job = _Job(0, "grade", (content, file), file)
@@ -573,7 +174,7 @@ def run_checks(
     extra: dict[str, Any] | None,
 ) -> list[CheckResult]:
     """Some of a grader's checks over already parsed documents (live verdicts)."""
-    if not _supported():
+    if not supported():
         return grader.run_checks_here(docs, keys, extra)
     shared = _shared()
     job = _Job(0, "checks", (list(docs), list(keys), extra), "<checks>")
@@ -602,7 +203,7 @@ def grade_many(
     in place of content is passed through as it is."""
     from app.grading.report import Report
 
-    if not _supported():
+    if not supported():
         for content, file in answers:
             yield content if isinstance(content, Report) else _in_process(grader, content, file)
         return

@@ -13,23 +13,29 @@ debrief afterwards shows each follow-up's key points for the candidate to grade
 The clock is injected (`clock()` returns monotonic seconds), so tests advance time by
 hand; the front end calls `tick()` a few times a second. Every step is written to the
 recorder (the progress store) as it happens, so quitting half way keeps what was done.
+Each question's state is `app.interview.questions`; what the scorecard holds and the
+concepts it names to study are `app.interview.scorecard`.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from app.course.models import Scenario
 from app.grading.report import Report
-from app.interview.plan import InterviewPlan, concept_points
-from app.progress.review import lead_concept
+from app.interview.plan import InterviewPlan
+from app.interview.questions import FollowUpAnswer, QuestionState
+from app.interview.scorecard import (
+    Scorecard,
+    StudyItem,
+    build_scorecard,
+    follow_up_concept,
+    study_next,
+)
 
 Phase = Literal["manifest", "follow-up", "debrief", "done"]
-STUDY_NEXT = 3
-"""How many concepts the scorecard names to study next."""
 
 
 class InterviewRecorder(Protocol):
@@ -79,152 +85,6 @@ class InterviewRecorder(Protocol):
 
 Grade = Callable[[Scenario, str], Report]
 """Grades a manifest draft offline: (scenario, text) -> report."""
-
-
-@dataclass
-class FollowUpAnswer:
-    index: int
-    """The follow-up's index in the scenario."""
-    question: str
-    answer: str = ""
-    reached: bool = False
-    """False when the clock ran out before the interviewer asked it."""
-    auto_submitted: bool = False
-    seconds_used: float = 0.0
-    grade: str | None = None
-    """The candidate's self-grade from the debrief."""
-    suggested: str | None = None
-    """The coverage scorer's suggestion, when it ran."""
-    covered: tuple[bool, ...] | None = None
-    """Per key point, whether the coverage scorer found it in the answer."""
-
-
-@dataclass
-class QuestionState:
-    position: int
-    scenario: Scenario
-    seconds_allowed: float
-    started_at: float | None = None
-    """Clock reading when the question was first shown."""
-    finished_at: float | None = None
-    draft: str = ""
-    report: Report | None = None
-    attempt_id: int | None = None
-    auto_submitted: bool = False
-    follow_ups: list[FollowUpAnswer] = field(default_factory=list)
-    follow_up_cursor: int = 0
-    follow_up_started: float | None = None
-
-    @property
-    def seconds_used(self) -> float:
-        if self.started_at is None:
-            return 0.0
-        end = self.finished_at if self.finished_at is not None else self.started_at
-        return min(self.seconds_allowed, max(0.0, end - self.started_at))
-
-
-@dataclass(frozen=True)
-class FailedCheck:
-    check_id: str
-    title: str
-    concept: str
-    points: int
-    status: str
-    """fail or error; skip when the draft did not parse."""
-
-
-@dataclass(frozen=True)
-class StudyItem:
-    concept: str
-    why: str
-    lesson: str
-    """`track#section` of the lesson that teaches it (`kprep lesson <this>`)."""
-    section_title: str | None = None
-
-
-@dataclass(frozen=True)
-class QuestionCard:
-    position: int
-    scenario: str
-    title: str
-    difficulty: str
-    score: int
-    max_score: int
-    seconds_used: float
-    seconds_allowed: float
-    auto_submitted: bool
-    failed_checks: tuple[FailedCheck, ...]
-    follow_ups: tuple[FollowUpAnswer, ...]
-
-
-@dataclass(frozen=True)
-class Scorecard:
-    interview_id: int | None
-    minutes: int
-    track: str | None
-    questions: tuple[QuestionCard, ...]
-    study_next: tuple[StudyItem, ...]
-
-    @property
-    def score(self) -> int:
-        return sum(q.score for q in self.questions)
-
-    @property
-    def max_score(self) -> int:
-        return sum(q.max_score for q in self.questions)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "interview_id": self.interview_id,
-            "minutes": self.minutes,
-            "track": self.track,
-            "score": self.score,
-            "max_score": self.max_score,
-            "questions": [
-                {
-                    "position": q.position,
-                    "scenario": q.scenario,
-                    "title": q.title,
-                    "difficulty": q.difficulty,
-                    "score": q.score,
-                    "max_score": q.max_score,
-                    "seconds_used": round(q.seconds_used, 1),
-                    "seconds_allowed": round(q.seconds_allowed, 1),
-                    "auto_submitted": q.auto_submitted,
-                    "failed_checks": [
-                        {
-                            "id": f.check_id,
-                            "title": f.title,
-                            "concept": f.concept,
-                            "points": f.points,
-                            "status": f.status,
-                        }
-                        for f in q.failed_checks
-                    ],
-                    "follow_ups": [
-                        {
-                            "index": a.index,
-                            "question": a.question,
-                            "reached": a.reached,
-                            "auto_submitted": a.auto_submitted,
-                            "grade": a.grade,
-                            "suggested": a.suggested,
-                        }
-                        for a in q.follow_ups
-                    ],
-                }
-                for q in self.questions
-            ],
-            "study_next": [
-                {
-                    "concept": s.concept,
-                    "why": s.why,
-                    "lesson": s.lesson,
-                    "section_title": s.section_title,
-                }
-                for s in self.study_next
-            ],
-        }
 
 
 class InterviewSession:
@@ -420,7 +280,7 @@ class InterviewSession:
         ]
 
     def follow_up_concept(self, scenario: Scenario) -> str | None:
-        return lead_concept((c.concept, c.points) for c in scenario.checks)
+        return follow_up_concept(scenario)
 
     def grade_answer(
         self,
@@ -468,75 +328,8 @@ class InterviewSession:
     # -- scorecard ----------------------------------------------------------------
 
     def scorecard(self) -> Scorecard:
-        cards = []
-        for q in self.questions:
-            report = q.report
-            failed = tuple(
-                FailedCheck(c.id, c.title, c.concept, c.max_points, c.status)
-                for c in (report.checks if report else [])
-                if c.status != "pass"
-            )
-            cards.append(
-                QuestionCard(
-                    q.position,
-                    q.scenario.id,
-                    q.scenario.title,
-                    q.scenario.difficulty,
-                    report.score if report else 0,
-                    q.scenario.max_score,
-                    q.seconds_used,
-                    q.seconds_allowed,
-                    q.auto_submitted,
-                    failed,
-                    tuple(q.follow_ups),
-                )
-            )
-        return Scorecard(
-            self.interview_id, self.plan.minutes, self.plan.track, tuple(cards), self.study_next()
-        )
+        return build_scorecard(self.interview_id, self.plan, self.questions, self.study_next())
 
     def study_next(self) -> tuple[StudyItem, ...]:
-        """The concepts this interview says to study: the most points lost to failed checks,
-        then follow-ups graded again (2) or hard (1); the schedule's weakness breaks ties and
-        fills the list from the interview's own concepts when fewer than three were missed."""
-        evidence: dict[str, float] = {}
-        reasons: dict[str, list[str]] = {}
-        lesson_of: dict[str, tuple[int, str]] = {}
-        for q in self.questions:
-            points = concept_points(q.scenario)
-            for name, p in points.items():
-                if p > lesson_of.get(name, (-1, ""))[0]:
-                    lesson_of[name] = (p, q.scenario.lesson)
-            for check in q.report.checks if q.report else []:
-                if check.status == "fail":
-                    evidence[check.concept] = evidence.get(check.concept, 0) + max(
-                        1, check.max_points
-                    )
-                    reasons.setdefault(check.concept, []).append(f"failed: {check.title}")
-            concept = self.follow_up_concept(q.scenario)
-            for answer in q.follow_ups:
-                if concept is None:
-                    continue
-                # A follow-up the clock never reached says nothing about the concept.
-                weight = {"again": 2, "hard": 1}.get(answer.grade or "", 0)
-                if weight:
-                    evidence[concept] = evidence.get(concept, 0) + weight
-                    reasons.setdefault(concept, []).append(f"follow-up graded {answer.grade}")
-
-        def rank(concept: str) -> tuple[float, float, str]:
-            return (-evidence.get(concept, 0), -self._weakness.get(concept, 0.5), concept)
-
-        chosen = sorted(evidence, key=rank)[:STUDY_NEXT]
-        if len(chosen) < STUDY_NEXT:
-            rest = sorted((c for c in lesson_of if c not in chosen), key=rank)
-            for concept in rest[: STUDY_NEXT - len(chosen)]:
-                reasons.setdefault(concept, []).append(
-                    "passed today; the review schedule rates it among your weakest"
-                )
-                chosen.append(concept)
-        items = []
-        for concept in chosen:
-            lesson = lesson_of[concept][1]
-            title = self._section_titles(lesson) if self._section_titles else None
-            items.append(StudyItem(concept, "; ".join(reasons.get(concept, [])), lesson, title))
-        return tuple(items)
+        """The concepts this interview says to study (see `scorecard.study_next`)."""
+        return study_next(self.questions, self._weakness, self._section_titles)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from app.course.catalog import Catalog
-from app.progress.store import ProgressStore, ScenarioProgress
+from app.progress.records import ScenarioProgress
+from app.progress.store import ProgressStore
 
 
 class ScenarioLike(Protocol):

@@ -15,13 +15,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from textual import events, on
 from textual.app import App
 from textual.binding import BindingType
 
-from app.progress.store import ProgressError, ProgressStore
+from app.progress.records import ProgressError
+from app.progress.store import ProgressStore
 from app.progress.workspace import Workspace
 from app.settings import Settings, load_settings
 from app.tui import keys
@@ -243,55 +244,15 @@ class KprepApp(App[int]):
 
     async def open_interview(self, plan_json: str) -> bool:
         """Start the interview a plan describes (`kprep interview` planned it)."""
-        import json
-
-        from app.course.loader import CourseError
-        from app.grading.engine import Grader
-        from app.interview.plan import InterviewPlan, weakness_from
-        from app.interview.session import InterviewSession
+        # Deferred for start-up cost: the grader and the interview screen load on first use.
+        from app.interview.launch import InterviewStartError, start_session
         from app.tui.screens.interview import InterviewScreen
 
         try:
-            raw = json.loads(plan_json)
-            plan = InterviewPlan(
-                tuple(raw["scenarios"]), int(raw["minutes"]), raw.get("track"), int(raw["seed"])
-            )
-            scenarios = {sid: self.course.scenario(sid) for sid in plan.scenarios}
-        except (ValueError, KeyError, TypeError, CourseError) as exc:
+            session = start_session(plan_json, self.course, self.store, self.clock)
+        except InterviewStartError as exc:
             self.notify(f"cannot start the interview: {exc}", severity="error", timeout=15)
             return False
-        graders: dict[str, Grader] = {}
-        crd_dir = self.course.crd_dir
-
-        def grade(scenario: Any, text: str) -> Any:
-            grader = graders.get(scenario.id)
-            if grader is None:
-                grader = graders[scenario.id] = Grader(scenario, crd_dir=crd_dir)
-            return grader.grade_text(text, f"{scenario.id}.yaml")
-
-        def section_title(link: str) -> str | None:
-            track, _, slug = link.partition("#")
-            try:
-                section = self.course.lesson(track).section(slug) if slug else None
-            except (KeyError, OSError):
-                return None
-            return section.title if section else None
-
-        from datetime import UTC, datetime
-
-        try:
-            weakness = weakness_from(self.store.schedule(), datetime.now(UTC))
-        except ProgressError:
-            weakness = {}
-        session = InterviewSession(
-            plan,
-            scenarios,
-            grade,
-            recorder=self.store,
-            clock=self.clock,
-            weakness=weakness,
-            section_titles=section_title,
-        )
         await self.push_screen(InterviewScreen(session, cursor_blink=self.cursor_blink))
         return True
 

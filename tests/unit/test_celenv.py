@@ -4,8 +4,8 @@ from app.grading.celenv import (
     CelCompileError,
     CelRuntimeError,
     Program,
-    pod_gpus,
 )
+from app.grading.celhelpers import pod_gpus
 from app.k8s.scheduling import node_selector_matches, selector_matches, tolerates
 
 TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
@@ -172,7 +172,7 @@ def test_helpers_are_total_over_wrong_types():
 def test_the_readme_helper_table_is_generated_from_the_registry():
     from pathlib import Path
 
-    from app.grading.celenv import FUNCTIONS, HELPERS, helper_table_markdown
+    from app.grading.celhelpers import FUNCTIONS, HELPERS, helper_table_markdown
 
     readme = (Path(__file__).resolve().parents[2] / "scenarios" / "README.md").read_text()
     start = readme.index("<!-- cel-helpers:start -->\n") + len("<!-- cel-helpers:start -->\n")

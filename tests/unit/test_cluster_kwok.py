@@ -200,7 +200,12 @@ def test_down_stops_the_add_ons_before_the_control_plane(
 ) -> None:
     provider = kwok.KwokProvider(REPO, state_dir=tmp_path / "state")
     calls: list[str] = []
-    monkeypatch.setattr(provider.addons, "stop", lambda: calls.append("addons") or [])
+
+    def stop_addons() -> list[str]:
+        calls.append("addons")
+        return []
+
+    monkeypatch.setattr(provider.addons, "stop", stop_addons)
     monkeypatch.setattr(provider, "_kill_components", lambda: calls.append("control plane"))
     provider.down()
     assert calls == ["addons", "control plane"]

@@ -173,18 +173,18 @@ def test_hpa_metrics_as_a_number_is_reported_not_raised(grader):
 
 
 def test_cel_helpers_are_total_over_wrong_types():
-    from app.grading import celenv
+    from app.grading import celhelpers
     from app.k8s import pods, scheduling
 
     odd_values = [None, 5, "x", [], {}, [1], {"containers": 5}, {"containers": [5, None]}]
     for value in odd_values:
-        assert celenv.pod_gpus(value) == 0
+        assert celhelpers.pod_gpus(value) == 0
         assert isinstance(pods.pod_spec(value), dict)
         assert isinstance(pods.pod_template_labels(value), dict)
         assert scheduling.tolerates(value, {"key": "k"}) in (True, False)
         assert scheduling.selector_matches(value, value) in (True, False)
         assert scheduling.node_selector_matches(value, value) in (True, False)
-        assert celenv.node_named(value, "n") == {}
+        assert celhelpers.node_named(value, "n") == {}
         assert isinstance(pods.expected_pods({"kind": "Deployment", "spec": value}), int)
 
 
@@ -231,16 +231,16 @@ def test_a_fifo_and_devices_in_a_class_exit_2_and_the_rest_is_graded(tmp_path):
 _CRASHING_CLI = """
 import sys
 import app.grading.apirules as rules
-import app.grading.engine as engine
+import app.grading.validity as validity
 
-real = engine.validate_object
+real = validity.validate_object
 
 def crash_on_marker(obj):
     if isinstance(obj, dict) and (obj.get("metadata") or {}).get("name") == "crash-me":
         raise ZeroDivisionError("simulated grader bug")
     return real(obj)
 
-engine.validate_object = crash_on_marker
+validity.validate_object = crash_on_marker
 from app.cli import main
 sys.argv = ["kprep", *sys.argv[1:]]
 main()

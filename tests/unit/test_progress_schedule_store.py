@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from app.grading.report import CheckResult, CheckStatus, Report
-from app.progress import store as store_module
-from app.progress.store import SCHEMA_VERSION, ProgressStore
+from app.progress.schema import MIGRATIONS, SCHEMA_VERSION
+from app.progress.store import ProgressStore
 from tests.conftest import REPO
 
 DAY = 86400.0
@@ -177,7 +177,7 @@ def test_a_schema_1_database_migrates_in_place_and_keeps_everything(tmp_path) ->
     path = tmp_path / "progress.db"
     legacy = sqlite3.connect(path)
     legacy.execute("BEGIN")
-    for statement in store_module._MIGRATIONS[0].split(";"):
+    for statement in MIGRATIONS[0].split(";"):
         if statement.strip():
             legacy.execute(statement)
     legacy.execute("PRAGMA user_version = 1")

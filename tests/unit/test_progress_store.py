@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from app.grading.report import CheckResult, CheckStatus, Diagnostic, Report
-from app.progress.store import SCHEMA_VERSION, ProgressError, ProgressStore
+from app.progress.records import ProgressError
+from app.progress.schema import MIGRATIONS, SCHEMA_VERSION
+from app.progress.store import ProgressStore
 from tests.conftest import REPO
 
 
@@ -220,8 +222,6 @@ def test_an_opener_that_loses_the_migration_race_finds_the_schema_done(tmp_path)
     """Deterministic form of the race: another connection migrates while this open waits."""
     import threading
 
-    from app.progress import store as store_module
-
     path = tmp_path / "progress.db"
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("PRAGMA journal_mode = WAL")
@@ -236,7 +236,7 @@ def test_an_opener_that_loses_the_migration_race_finds_the_schema_done(tmp_path)
     opener = threading.Thread(target=open_and_record)
     opener.start()
     time.sleep(0.5)  # the opener has read user_version 0 and waits for the lock
-    for statement in store_module._MIGRATIONS[0].split(";"):
+    for statement in MIGRATIONS[0].split(";"):
         if statement.strip():
             other.execute(statement)
     other.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -247,12 +247,12 @@ def test_an_opener_that_loses_the_migration_race_finds_the_schema_done(tmp_path)
 
 
 def test_a_locked_database_is_not_taken_for_corruption(tmp_path, monkeypatch):
-    from app.progress import store as store_module
+    from app.progress import database
 
     path = tmp_path / "progress.db"
     with ProgressStore.open(path) as store:
         store.record_hint("kept", 0)
-    monkeypatch.setattr(store_module, "_LOCK_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(database, "_LOCK_TIMEOUT_SECONDS", 0.2)
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("PRAGMA user_version = 0")  # pretend a migration is pending
     holder.execute("BEGIN EXCLUSIVE")

@@ -23,7 +23,7 @@ import yaml
 
 from app.course.loader import Course
 from app.course.models import Check, Match
-from app.grading import sandbox
+from app.grading import sandbox, sandbox_worker
 from app.grading.engine import Grader
 from tests.conftest import REPO
 
@@ -139,8 +139,8 @@ def test_a_risky_filter_runs_in_a_throwaway_fork(scenario):
 
 def test_a_started_interpreter_worker_grades_the_same(scenario, monkeypatch):
     """The terminal app's case (a threaded caller): a new interpreter, not a fork."""
-    monkeypatch.setattr(sandbox, "_can_fork", lambda: False)
-    worker = sandbox.Worker()
+    monkeypatch.setattr(sandbox_worker, "can_fork", lambda: False)
+    worker = sandbox_worker.Worker()
     try:
         grader = Grader(with_checks(scenario, check("runaway", RUNAWAY)))
         job = sandbox._Job(0, "grade", (scenario.answer_text(), "a.yaml"), "a.yaml")

@@ -16,7 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
 
 from app.course.models import Scenario
-from app.progress.store import SELF_GRADES
+from app.progress.records import SELF_GRADES
 from app.tui import keys
 from app.tui.screens.review import CoverageFound
 from app.tui.widgets.footer import KeyFooter

@@ -21,13 +21,14 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Markdown, Static, TextArea
 
-from app.progress.store import SELF_GRADES
+from app.progress.records import SELF_GRADES
 from app.tui import keys
 from app.tui.widgets.editor import AnswerEditor
 from app.tui.widgets.footer import KeyFooter
 
 if TYPE_CHECKING:
-    from app.interview.session import FollowUpAnswer, InterviewSession, QuestionState
+    from app.interview.questions import FollowUpAnswer, QuestionState
+    from app.interview.session import InterviewSession
     from app.tui.app import KprepApp
 
 TICK_SECONDS = 0.2

@@ -21,7 +21,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
-from app.progress.store import SELF_GRADES
+from app.progress.records import SELF_GRADES
 from app.tui import keys
 from app.tui.widgets.footer import KeyFooter
 
