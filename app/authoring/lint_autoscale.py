@@ -13,17 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from app.authoring.patch import PatchError, apply_patch
+from app.authoring.problems import LintProblem
 from app.autoscale.load import LoadFileError
 from app.autoscale.runs import RunRefused, prepare, scenario_setup, simulate_run
 from app.course.models import Check, Scenario
 from app.grading.autoscale_checks import AutoscaleGrader
 from app.grading.report import CheckResult
-
-if TYPE_CHECKING:
-    from app.authoring.lint import LintProblem
 
 Finding = tuple[str, Path | None, int | None]
 """(message, file, line): a lint problem, before `app.authoring.lint` wraps it."""
@@ -33,8 +30,6 @@ RunChecks = Callable[[str, str, str, float], "list[CheckResult] | str"]
 
 def autoscale_problems(scenario: Scenario) -> list[LintProblem]:
     """`lint_autoscale`'s findings as `kprep scenarios lint` reports them."""
-    from app.authoring.lint import LintProblem
-
     return [
         LintProblem(scenario.id, message, path or scenario.source, line)
         for message, path, line in lint_autoscale(scenario)

@@ -31,7 +31,7 @@ from typing import Any
 
 from app.course.models import Check
 from app.grading.celenv import CelCompileError, CelRuntimeError, Program, Scope, humanize
-from app.grading.engine import field_line
+from app.grading.checks import field_line
 from app.grading.report import CheckResult
 from app.yamlmap import Document
 
