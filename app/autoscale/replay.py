@@ -13,12 +13,13 @@ So the algorithm is compared sync by sync, on the same inputs (`replay`): at
 each of the real controller's syncs, the simulator's `HorizontalController`
 reads the Deployment's count, the pods' states and the metric values the live
 run observed at that instant, and decides a count that must be the real
-controller's within one replica (`differences`). Its memory follows the real
-controller's: where the two decided differently, the simulator's scale event
-is replaced by the real one, so one decision a boundary apart does not shift
-every policy period after it (seen on the seed's HPA: scale-down by 2 pods per
-4 lab seconds, one unseen sync estimated 30 ms late, then every later step one
-sync early).
+controller's within one replica (`differences`). Its scale events are the real
+controller's, read from the Deployment's count (the controller is its only
+writer), so one decision a boundary apart does not shift every policy period
+after it (seen on the seed's HPA: scale-down by 2 pods per 4 lab seconds, one
+unseen sync estimated 30 ms late, then every later step one sync early), and a
+scale whose status the watch never saw (overwritten by the next sync on a busy
+machine) still counts against the policies.
 
 The real syncs: every sync that changed the HPA's status was seen; the ones in
 between changed nothing and left no trace, so `controller_clock` places them
@@ -33,7 +34,6 @@ metrics fail in the replay, so answers that read them are left out.
 from __future__ import annotations
 
 import bisect
-import copy
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -173,26 +173,41 @@ def replay(
             spec_entry = _at(observations.spec, t)
             current = spec_entry[1] if spec_entry else 0
             real = current  # a sync that scaled would have changed the status
-        up_before = copy.deepcopy(controller.scale_up_events)
-        down_before = copy.deepcopy(controller.scale_down_events)
+        # The real controller's scale events so far, from the Deployment's count
+        # (it is the only writer): every one, even a scale whose status was
+        # overwritten before the watch saw it. A seen sync that scaled wrote its
+        # own event after it read: that one is not in its memory yet.
+        before = t if not (exact and real != current) else t - config.sync_period / 2
+        _remember(controller, spec, observations.spec, before)
         result = controller.sync(t, _view(t, current, model, observations))
-        if result.desired_replicas != real:
-            # Compare the next sync on the real controller's memory, not on the
-            # simulator's: one decision off by a boundary must not shift the
-            # policy periods of every decision after it.
-            controller.scale_up_events, controller.scale_down_events = up_before, down_before
-            if real != current:
-                store_scale_event(
-                    spec.behavior,
-                    controller.scale_up_events,
-                    controller.scale_down_events,
-                    t,
-                    current,
-                    real,
-                )
-            controller.status_desired_replicas = real
+        controller.status_desired_replicas = real
         out.append(ReplayedSync(t, real, result.desired_replicas, exact))
     return out
+
+
+def _remember(
+    controller: HorizontalController,
+    spec: HPASpec,
+    counts: Sequence[tuple[float, int]],
+    before: float,
+) -> None:
+    """Set the controller's scale events to the real ones: the Deployment's count
+    changes before `before` (horizontal.go `storeScaleEvent`, in order)."""
+    controller.scale_up_events, controller.scale_down_events = [], []
+    previous = None
+    for when, replicas in counts:
+        if when >= before:
+            break
+        if previous is not None and when >= 0 and replicas != previous:
+            store_scale_event(
+                spec.behavior,
+                controller.scale_up_events,
+                controller.scale_down_events,
+                when,
+                previous,
+                replicas,
+            )
+        previous = replicas
 
 
 def _view(
@@ -225,12 +240,12 @@ def _view(
 
 
 def _shifted(syncs: Sequence[ReplayedSync], index: int, tolerance: int) -> bool:
-    """The simulator's decision at `index` is the real controller's at the sync
-    before or after: the same decision one sync apart."""
+    """The simulator's decision at `index` is the real controller's at one of the
+    two syncs before or after: the same decision a sync or two apart."""
     sync = syncs[index]
     return any(
         0 <= other < len(syncs) and abs(syncs[other].real - sync.simulated) <= tolerance
-        for other in (index - 1, index + 1)
+        for other in (index - 2, index - 1, index + 1, index + 2)
     )
 
 
@@ -239,12 +254,13 @@ def compare(syncs: Sequence[ReplayedSync], *, tolerance: int = 1) -> tuple[list[
     controllers decided counts more than `tolerance` apart.
 
     A shift is a disagreement where the simulator decided what the real
-    controller decided one sync earlier or later. The replay's clock is the
-    controller's give or take its processing time (the status is seen tens of
-    milliseconds after the sync began), so a stabilization window or a policy
-    period that ends within that error flips the decision of one sync to the
-    next: seen on the seed's HPA, whose 40 lab-second scale-down window ended
-    10 ms from a sync. Every other disagreement is a difference.
+    controller decided one or two syncs earlier or later. The replay's clock is
+    the controller's give or take the time from its read to its status reaching
+    the watch (tens of milliseconds on a quiet machine; seen 1.2 s at a load
+    average of 15), so a stabilization window or a policy period that ends
+    within that error moves a decision to a neighbouring sync: seen on the
+    seed's HPA, whose 40 lab-second scale-down window ended 10 ms from a sync.
+    Every other disagreement is a difference.
 
     Unseen syncs are not compared here: their times are estimates, and on a busy
     machine the controller syncs late (a sync takes longer than the period, and
