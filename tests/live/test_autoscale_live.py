@@ -6,9 +6,10 @@ autoscale --live`'s code path, PARALLEL_RUNS at a time) and then:
 
 - the simulator's controller is replayed on the real controller's syncs with
   the inputs the live run observed (`app.autoscale.replay`), and must decide
-  the same count within one replica at every sync, a decision one sync early
-  or late aside (the known differences, and why the replay is needed at all,
-  are in that module's docstring), and between the syncs seen in its status
+  the same count within one replica at every sync seen in the HPA's status, a
+  few decisions a sync or two early or late aside (the known differences, and
+  why the replay is needed at all, are in that module's docstring), and
+  between the syncs seen in its status
   may run ahead of it by at most a few syncs. HPAs that read CPU are left out:
   metrics-server samples every 10 s of wall time (100 s of answer time at
   1/10), a lag the simulator does not have;
