@@ -22,6 +22,7 @@ from app.cli_common import course_from, fail_usage
 from app.exitcodes import ExitCode
 
 _LAZY: dict[str, str] = {
+    "autoscale": "app.cli_autoscale:autoscale",
     "cluster": "app.cli_cluster:cluster",
     "practice": "app.cli_app:practice",
     "lesson": "app.cli_app:lesson",
@@ -32,6 +33,7 @@ _LAZY: dict[str, str] = {
     "placement": "app.cli_placement:placement",
 }
 _LAZY_HELP: dict[str, str] = {
+    "autoscale": "Watch an answer's HPA scale under a load (simulated, or --live).",
     "cluster": "Start, stop and inspect the local cluster with fake GPU nodes.",
     "practice": "Open a scenario in the terminal app.",
     "lesson": "Open a track's lesson in the terminal app.",

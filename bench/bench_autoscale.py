@@ -32,7 +32,8 @@ def main() -> int:
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
     from app.autoscale.load import BUILTIN_PROFILES, builtin_profile
-    from app.autoscale.simulate import CapacityModel, simulate_documents
+    from app.autoscale.model import CapacityModel
+    from app.autoscale.simulate import simulate_documents
     from app.yamlmap import load_documents
 
     model = CapacityModel(capacity=1250)

@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.authoring.lint_autoscale import autoscale_problems
 from app.authoring.patch import PatchError, apply_patch
+from app.authoring.problems import LintProblem
 from app.course.catalog import CATALOG_FILE
 from app.course.loader import Course, CourseError, inside, read_course_text
 from app.course.models import Check, Lesson, Scenario
@@ -39,22 +41,6 @@ _SOURCES_LINE = re.compile(r"^\W*sources?\W*:", re.IGNORECASE | re.MULTILINE)
 _LINK = re.compile(r"\]\((https?://[^)\s]+)\)|<https?://[^>\s]+>|\bhttps?://\S+")
 SLOW_SECONDS = 0.1
 """A check slower than this on the reference answer is named in lint's output."""
-
-
-@dataclass
-class LintProblem:
-    scenario: str
-    message: str
-    path: Path | None = None
-    line: int | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.path and self.line else str(self.path or "")
-        return (
-            f"{where}: {self.scenario}: {self.message}"
-            if where
-            else f"{self.scenario}: {self.message}"
-        )
 
 
 @dataclass
@@ -252,7 +238,7 @@ def lint_scenario(
         )
     _lint_fields(scenario, answer, problem)
     _lint_wrong_answers(scenario, grader, answer, problem)
-    return problems
+    return problems + autoscale_problems(scenario)
 
 
 def _lint_lesson_link(course: Course, scenario: Scenario, problem: Any) -> None:

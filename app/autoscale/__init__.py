@@ -2,15 +2,19 @@
 around it, load profiles, and the chart (issue 13). Pure: no cluster, no Textual,
 no Kubernetes client.
 
-- `hpa`: the HorizontalPodAutoscaler v2 algorithm of kube-controller-manager
-  v1.36 (validation and field-by-field defaulting of the spec, per-metric
-  replica proposals, tolerance, missing and unready pods, stabilization windows
-  over the recommendation history, behavior policies with selectPolicy,
-  min/max clamps), each rule citing the controller source it follows.
+- `hpa` (a package): the HorizontalPodAutoscaler v2 algorithm of
+  kube-controller-manager v1.36 (validation and field-by-field defaulting of the
+  spec, per-metric replica proposals, tolerance, missing and unready pods,
+  stabilization windows over the recommendation history, behavior policies with
+  selectPolicy, min/max clamps), each rule citing the controller source it
+  follows; and lab time, shared with the live runner.
 - `load`: load profiles (built-ins `spike`, `ramp`, `diurnal`, `drop`, or a
   `t,load` file).
-- `simulate`: the Deployment's pods and a load model turning traffic into
-  metrics; `simulate` runs an answer and returns an `AutoscaleRun`.
+- `model`: the load model turning traffic into metrics (`CapacityModel`) and a
+  scenario's `autoscale:` block.
+- `inputs`: what a run needs out of the answer file, and the errors it reports.
+- `simcluster`: the Deployment's simulated pods and the metrics APIs over them.
+- `simulate`: runs an answer and returns an `AutoscaleRun`.
 - `timeline`: the JSON contract shared with the live runner, and the summary.
 - `chart`: replicas and load over time as a rich renderable.
 

@@ -24,6 +24,9 @@ each sample stands for the interval up to the next one):
 - `unmetLoadSeconds`: seconds in which the load exceeded ready replicas x
   per-replica capacity. Ready replicas, not spec.replicas: a replica that is
   still loading its model carries nothing.
+- `loadRiseAt`, `loadDropAt`: when the load first rose and when it dropped, as
+  the two durations above count them (None when it never did), so checks can
+  measure from them.
 """
 
 from __future__ import annotations
@@ -115,6 +118,8 @@ class Summary:
     seconds_to_scale_down: float | None
     time_at_max: float
     unmet_load_seconds: float
+    load_rise_at: float | None = None
+    load_drop_at: float | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -123,6 +128,8 @@ class Summary:
             "secondsToScaleDown": _number(self.seconds_to_scale_down),
             "timeAtMax": _number(self.time_at_max),
             "unmetLoadSeconds": _number(self.unmet_load_seconds),
+            "loadRiseAt": _number(self.load_rise_at),
+            "loadDropAt": _number(self.load_drop_at),
         }
 
 
@@ -160,7 +167,31 @@ def summarize(samples: Sequence[Sample], capacity: float, max_replicas: int) -> 
             settle -= 1
         if final < drop.replicas and samples[settle].t >= drop.t:
             to_scale_down = samples[settle].t - drop.t
-    return Summary(peak_replicas, to_scale_up, to_scale_down, time_at_max, unmet)
+    return Summary(
+        peak_replicas,
+        to_scale_up,
+        to_scale_down,
+        time_at_max,
+        unmet,
+        rise.t if rise is not None else None,
+        drop.t if drop is not None else None,
+    )
+
+
+@dataclass(frozen=True)
+class LiveObservations:
+    """What a live run saw, on its lab clock (seconds since the load began), each
+    series as (time, values...) entries written whenever the values changed."""
+
+    syncs: tuple[tuple[float, int, int], ...]
+    """(t, status.currentReplicas, status.desiredReplicas) at each status change:
+    a sync of the real controller that changed something."""
+    served: tuple[tuple[float, float, int], ...]
+    """(t, load, ready pods given values) each time the adapter's values were written."""
+    pods: tuple[tuple[float, int, int, int], ...]
+    """(t, pods, running, ready) of the target's pods (deleting ones left out)."""
+    spec: tuple[tuple[float, int], ...]
+    """(t, the Deployment's spec.replicas)."""
 
 
 @dataclass(frozen=True)
@@ -183,6 +214,9 @@ class AutoscaleRun:
     max_replicas: int
     samples: tuple[Sample, ...] = ()
     """The dense series the summary and the chart come from (not in the JSON)."""
+    observations: LiveObservations | None = None
+    """Live runs: what the controller was given and what it decided, for the
+    differential test's replay (not in the JSON)."""
 
     def as_json(self) -> dict[str, Any]:
         """The JSON contract of issue 13 item 2 (plus `readyReplicas` and `conditions`
@@ -214,6 +248,7 @@ def _number(value: float | None) -> float | int | None:
 
 __all__ = [
     "AutoscaleRun",
+    "LiveObservations",
     "RunEvent",
     "Sample",
     "Summary",

@@ -308,17 +308,8 @@ class Kube:
         """One HTTP call. Raises ApiError (HTTP >= 400) or ClusterUnreachable (no answer)."""
         import urllib3
 
-        url = self.host + path
-        if query:
-            url += "?" + urlencode({k: v for k, v in query.items() if v is not None}, doseq=True)
-        headers = {"Accept": "application/json", "User-Agent": "kprep"}
-        if self._token:
-            headers["Authorization"] = f"Bearer {self._token}"
-        elif self._auth_hook is not None:
-            settings: dict[str, Any] = dict(self._auth_hook.auth_settings())
-            for setting in settings.values():
-                if setting.get("in") == "header" and setting.get("value"):
-                    headers[str(setting["key"])] = str(setting["value"])
+        url = self._url(path, query)
+        headers = self._headers()
         data: bytes | None = None
         if body is not None:
             headers["Content-Type"] = content_type
@@ -345,6 +336,23 @@ class Kube:
         if response.status >= 400:
             raise ApiError(response.status, parsed, warnings)
         return Response(response.status, parsed, warnings)
+
+    def _url(self, path: str, query: dict[str, Any] | None) -> str:
+        url = self.host + path
+        if query:
+            url += "?" + urlencode({k: v for k, v in query.items() if v is not None}, doseq=True)
+        return url
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/json", "User-Agent": "kprep"}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        elif self._auth_hook is not None:
+            settings: dict[str, Any] = dict(self._auth_hook.auth_settings())
+            for setting in settings.values():
+                if setting.get("in") == "header" and setting.get("value"):
+                    headers[str(setting["key"])] = str(setting["value"])
+        return headers
 
     def get(self, path: str, **query: Any) -> Any:
         return self.request("GET", path, query=query or None).body

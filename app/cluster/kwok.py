@@ -62,7 +62,7 @@ from app.cluster.provider import Echo
 from app.cluster.wait import WaitTimeout, poll_until
 
 CLUSTER_NAME = "kprep"
-CONFIG_VERSION = 4
+CONFIG_VERSION = 5
 """Bumped when the way kprep creates the cluster changes; `up` recreates older clusters."""
 STAGES_PATH = Path(__file__).with_name("kwok-stages.yaml")
 """kwok's default Stages, except that Job pods stay Running for 10 minutes (see the file)."""

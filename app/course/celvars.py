@@ -17,6 +17,15 @@ from app.course.models import Check
 OFFLINE_VARIABLES = frozenset({"object", "objects", "params"})
 LIVE_VARIABLES = frozenset({"object", "objects", "params", "pods", "nodes", "events", "services"})
 """What live checks see (scenarios/README.md, "Live checks": Variables)."""
+AUTOSCALE_VARIABLES = frozenset(
+    {"timeline", "summary", "rescales", "events", "run", "objects", "params"}
+)
+"""What autoscaleChecks see over a run (app/grading/autoscale_checks.py)."""
+_KINDS = {
+    "offline": (OFFLINE_VARIABLES, "an offline-check"),
+    "live": (LIVE_VARIABLES, "a live-check"),
+    "autoscale": (AUTOSCALE_VARIABLES, "an autoscale-check"),
+}
 _KEYWORDS = frozenset({"true", "false", "null", "in", "as", "break", "const", "continue"})
 _STRING = re.compile(
     r"""(?:[rRbB]{0,2})(?:'''.*?'''|\"\"\".*?\"\"\"|'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*")""",
@@ -39,20 +48,20 @@ def free_variables(expression: str) -> set[str]:
     return found
 
 
-def unknown_variables(expression: str, *, live: bool) -> list[str]:
-    """Free variables that the checks of that kind do not have, sorted."""
-    known = LIVE_VARIABLES if live else OFFLINE_VARIABLES
-    return sorted(free_variables(expression) - known)
+def unknown_variables(expression: str, *, kind: str) -> list[str]:
+    """Free variables that the checks of that kind (offline, live, autoscale) lack, sorted."""
+    return sorted(free_variables(expression) - _KINDS[kind][0])
 
 
-def variable_problem(check: Check, *, live: bool) -> str:
+def variable_problem(check: Check, *, kind: str) -> str:
     """Lint's message when the check reads variables its kind of check lacks, else ""."""
-    unknown = unknown_variables(check.expression, live=live)
+    unknown = unknown_variables(check.expression, kind=kind)
     if not unknown:
         return ""
-    known = ", ".join(sorted(LIVE_VARIABLES if live else OFFLINE_VARIABLES))
+    known, name = _KINDS[kind]
+    prefix = "" if kind == "offline" else f"{kind} "
     return (
-        f"{'live ' if live else ''}check {check.id!r} reads {', '.join(unknown)}, which "
-        f"{'is' if len(unknown) == 1 else 'are'} not "
-        f"{'a live-check' if live else 'an offline-check'} variable (those are: {known})"
+        f"{prefix}check {check.id!r} reads {', '.join(unknown)}, which "
+        f"{'is' if len(unknown) == 1 else 'are'} not {name} variable "
+        f"(those are: {', '.join(sorted(known))})"
     )

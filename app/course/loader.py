@@ -109,6 +109,7 @@ def _check(raw: dict[str, Any], doc: Document, path: tuple[str | int, ...]) -> C
             WrongAnswer(w["name"], w["patch"]) for w in raw.get("wrongAnswers") or []
         ),
         source_line=doc.locate(path)[0],
+        load=raw.get("load"),
     )
 
 
@@ -156,13 +157,20 @@ def parse_scenario(
     live = tuple(
         _check(c, doc, ("liveChecks", i)) for i, c in enumerate(data.get("liveChecks") or [])
     )
+    behaviour = tuple(
+        _check(c, doc, ("autoscaleChecks", i))
+        for i, c in enumerate(data.get("autoscaleChecks") or [])
+    )
     seen: set[str] = set()
-    for i, check in enumerate((*checks, *live)):
+    for i, check in enumerate((*checks, *live, *behaviour)):
         if check.id in seen:
             raise CourseError(source, f"checks: id {check.id!r} repeats", check.source_line)
         seen.add(check.id)
         # A typo in a variable would only show when the check runs (live: on a cluster).
-        unknown = variable_problem(check, live=i >= len(checks))
+        kind = (
+            "offline" if i < len(checks) else "live" if i < len(checks) + len(live) else "autoscale"
+        )
+        unknown = variable_problem(check, kind=kind)
         if unknown:
             raise CourseError(source, unknown, check.source_line)
     return Scenario(
@@ -188,6 +196,8 @@ def parse_scenario(
         apply_in_order=bool(data.get("applyInOrder", False)),
         params=dict(data.get("params") or {}),
         tags=tuple(data.get("tags") or ()),
+        autoscale=dict(data["autoscale"]) if data.get("autoscale") else None,
+        autoscale_checks=behaviour,
     )
 
 
@@ -271,7 +281,11 @@ def _store_document(source: Path, doc: Document) -> None:
     path = _cache_path(source)
     if path is None:
         return
-    wanted = [p for p in doc.positions if len(p) == 2 and p[0] in ("checks", "liveChecks")]
+    wanted = [
+        p
+        for p in doc.positions
+        if len(p) == 2 and p[0] in ("checks", "liveChecks", "autoscaleChecks")
+    ]
     try:
         text = json.dumps(
             {"data": doc.data, "positions": [[list(p), *doc.positions[p]] for p in wanted]}

@@ -51,6 +51,9 @@ class Check:
     wrong_answers: tuple[WrongAnswer, ...] = ()
     source_line: int | None = None
     """Line of the check in scenario.yaml, for lint messages."""
+    load: str | None = None
+    """autoscaleChecks only: the built-in load profile of the run the check judges
+    (None: the scenario's `autoscale.load`)."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,10 @@ class Scenario:
     (so a preemption scenario's high-priority workload arrives last, as the prompt says)."""
     params: dict[str, Any] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
+    autoscale: dict[str, Any] | None = None
+    """The `autoscale:` block as written (read by `app.autoscale.model.scenario_from_mapping`)."""
+    autoscale_checks: tuple[Check, ...] = ()
+    """Checks over an autoscaling run's timeline (`kprep autoscale`)."""
 
     @property
     def source(self) -> Path:

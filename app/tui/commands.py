@@ -39,6 +39,7 @@ SCENARIO_ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("next_problem", "Jump to the next failed check or problem", "ctrl+n"),
     ("goto_line", "Go to line…", "ctrl+t"),
     ("check_live", "Check on the cluster", "apply the answer to the local cluster"),
+    ("autoscale", "Autoscaling: watch the HPA scale", "F10 · simulated or live"),
     ("reference", "Show the reference answer", "asks first before a pass"),
     ("follow_ups", "Follow-up questions", "after passing"),
     ("next_scenario", "Next scenario", "the next recommended one, after passing"),

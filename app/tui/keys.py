@@ -199,6 +199,16 @@ SCENARIO_BINDINGS: list[BindingType] = [
         tooltip="Read the lesson section this scenario practises.",
     ),
     Binding(
+        "f10",
+        "autoscale",
+        "Autoscaling",
+        id="scenario.autoscale",
+        show=False,
+        priority=True,
+        tooltip="Autoscaling scenarios: your HPA's and the reference's replicas under a "
+        "load, simulated or live.",
+    ),
+    Binding(
         "f9",
         "reset",
         "Reset",
@@ -271,6 +281,25 @@ REFERENCE_BINDINGS: list[BindingType] = [
     Binding("e", "tab('explanation')", "Explanation", id="reference.explanation"),
 ]
 
+AUTOSCALE_BINDINGS: list[BindingType] = [
+    Binding("left", "previous_load", "Load ←", id="autoscale.previous-load"),
+    Binding("right", "next_load", "Load →", id="autoscale.next-load"),
+    Binding(
+        "ctrl+l",
+        "live",
+        "Run live",
+        id="autoscale.live",
+        tooltip="Run your answer on the real HPA controller (lab time, about two minutes).",
+    ),
+    Binding(
+        "escape,q",
+        "close",
+        "Close",
+        id="autoscale.close",
+        tooltip="Back to the scenario (a live run stops and cleans up).",
+    ),
+]
+
 PLACEMENT_BINDINGS: list[BindingType] = [
     Binding("escape,q", "close", "Close", id="placement.close"),
 ]
@@ -337,6 +366,7 @@ def binding_sections() -> list[tuple[str, list[Binding]]]:
         ("Go to line", GOTO_BINDINGS),
         ("Follow-up questions", FOLLOWUP_BINDINGS),
         ("Reference answer", REFERENCE_BINDINGS),
+        ("Autoscaling", AUTOSCALE_BINDINGS),
         ("Cluster placement", PLACEMENT_BINDINGS),
         ("Confirmation", CONFIRM_BINDINGS),
         ("Mock interview", INTERVIEW_BINDINGS),

@@ -12,14 +12,11 @@ import pytest
 from rich.console import Console
 
 from app.autoscale.chart import AutoscaleChart, summary_lines
+from app.autoscale.inputs import AutoscaleInputError, pick_documents, pod_requests
 from app.autoscale.load import LoadProfile, builtin_profile
-from app.autoscale.simulate import (
-    AutoscaleInputError,
-    CapacityModel,
-    scenario_from_mapping,
-    simulate,
-    simulate_documents,
-)
+from app.autoscale.model import CapacityModel, scenario_from_mapping
+from app.autoscale.simcluster import SimDeployment, steady_state_replicas
+from app.autoscale.simulate import simulate, simulate_documents
 from app.autoscale.timeline import Sample, summarize
 from app.yamlmap import load_documents
 from tests.conftest import REPO
@@ -100,12 +97,14 @@ def test_summary_definitions_on_a_hand_made_run():
     assert summary.seconds_to_scale_down == 20  # drop at 60, settled at 2 from 80
     assert summary.time_at_max == 50  # t = 30..70
     assert summary.unmet_load_seconds == 20  # t = 20 (500 > 100) and 30 (500 > 300)
+    assert (summary.load_rise_at, summary.load_drop_at) == (20, 60)
 
 
 def test_summary_reports_none_when_a_phase_never_happens():
     flat = samples([100] * 4, [1] * 4, [1] * 4)
     summary = summarize(flat, capacity=100, max_replicas=5)
     assert summary.seconds_to_scale_up is None and summary.seconds_to_scale_down is None
+    assert summary.load_rise_at is None and summary.load_drop_at is None
     never_carried = samples([100, 900, 900, 100], [1, 2, 3, 3], [1, 3, 3, 3])
     summary = summarize(never_carried, capacity=100, max_replicas=3)
     assert summary.seconds_to_scale_up is None
@@ -292,6 +291,8 @@ def test_json_contract():
         "secondsToScaleDown",
         "timeAtMax",
         "unmetLoadSeconds",
+        "loadRiseAt",
+        "loadDropAt",
     }
     event = data["events"][0]
     assert event == {
@@ -332,7 +333,8 @@ def test_autoscale_package_imports_no_textual_or_kubernetes():
     code = (
         "import sys\n"
         "import app.autoscale.hpa, app.autoscale.load, app.autoscale.simulate, "
-        "app.autoscale.timeline, app.autoscale.chart\n"
+        "app.autoscale.timeline, app.autoscale.chart, app.autoscale.model, "
+        "app.autoscale.inputs, app.autoscale.simcluster\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'kubernetes')]\n"
         "print(','.join(sorted(bad)))\n"
     )
@@ -352,18 +354,17 @@ def test_autoscale_package_imports_no_textual_or_kubernetes():
     ],
 )
 def test_steady_state_search_finds_the_smallest_settled_count(scenario, name):
-    from app.autoscale import simulate as sim
     from app.autoscale.hpa import HorizontalController, PodRequests, parse_hpa
 
-    _, hpa, _, deployment = sim.pick_documents(answer(scenario, name))
+    _, hpa, _, deployment = pick_documents(answer(scenario, name))
     spec = parse_hpa(hpa)
-    requests = sim._pod_requests(deployment, 0)[0] if deployment else PodRequests(())
+    requests = pod_requests(deployment, 0)[0] if deployment else PodRequests(())
     for load in (0, 1_500, 5_000, 10_000, 40_000):
         linear = spec.max_replicas
         for replicas in range(spec.min_replicas, spec.max_replicas + 1):
-            view = sim._Deployment("x", replicas, MODEL).view(0.0, load, requests)
+            view = SimDeployment("x", replicas, MODEL).view(0.0, load, requests)
             proposal = HorizontalController(spec).recommend(0.0, view)
             if proposal is None or proposal <= replicas:
                 linear = replicas
                 break
-        assert sim.steady_state_replicas(spec, MODEL, requests, load) == linear, load
+        assert steady_state_replicas(spec, MODEL, requests, load) == linear, load

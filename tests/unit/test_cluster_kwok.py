@@ -147,9 +147,22 @@ def test_kwok_stages_keep_job_pods_running() -> None:
         "pod-ready",
         "pod-complete",
         "pod-delete",
+        "pod-start-loading",
+        "pod-loaded",
     }
     assert stages["pod-complete"]["spec"]["delay"]["durationMilliseconds"] >= 60_000
     assert "delay" not in stages["pod-ready"]["spec"]
+    # Only pods that ask for a loading delay take the slow path; the others stay instant.
+    delayed = '.metadata.annotations["kprep.dev/ready-after"]'
+    ready_keys = {
+        e["key"]: e["operator"] for e in stages["pod-ready"]["spec"]["selector"]["matchExpressions"]
+    }
+    assert ready_keys[delayed] == "DoesNotExist"
+    for name in ("pod-start-loading", "pod-loaded"):
+        keys = {
+            e["key"]: e["operator"] for e in stages[name]["spec"]["selector"]["matchExpressions"]
+        }
+        assert keys[delayed] == "Exists", name
 
 
 def test_create_args_pass_the_stages_and_a_fast_hpa_sync(

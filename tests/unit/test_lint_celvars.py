@@ -27,12 +27,16 @@ def test_free_variables(expression: str, expected: set[str]) -> None:
 
 
 def test_unknown_variables_depend_on_the_kind_of_check() -> None:
-    assert unknown_variables("pods.size() > 0", live=True) == []
-    assert unknown_variables("pods.size() > 0", live=False) == ["pods"]
-    assert unknown_variables("pod.env.size() > 0 && servics.size() > 0", live=True) == [
+    assert unknown_variables("pods.size() > 0", kind="live") == []
+    assert unknown_variables("pods.size() > 0", kind="offline") == ["pods"]
+    assert unknown_variables("pod.env.size() > 0 && servics.size() > 0", kind="live") == [
         "pod",
         "servics",
     ]
+    # autoscaleChecks judge a run: its timeline and summary, not the cluster's pods.
+    assert unknown_variables("summary.peakReplicas <= run.maxReplicas", kind="autoscale") == []
+    assert unknown_variables("timeline.all(p, p.replicas > 0)", kind="live") == ["timeline"]
+    assert unknown_variables("pods.size() > 0", kind="autoscale") == ["pods"]
 
 
 def test_lint_flags_a_live_check_reading_a_misspelt_variable(mini_course):  # noqa: F811

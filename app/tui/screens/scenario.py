@@ -259,8 +259,6 @@ class ScenarioScreen(Screen[None]):
         status.hints = (self.hints_shown, len(self.scenario.hints)) if self.mode.hints else None
         status.path = self.drafts.path
 
-    # -- time spent and leaving ---------------------------------------------------------------
-
     def flush_before_exit(self) -> Path | None:
         """Save the draft and the time spent; returns a rescue file if the save failed.
 
@@ -291,8 +289,6 @@ class ScenarioScreen(Screen[None]):
 
     def on_unmount(self) -> None:
         self.flush_before_exit()
-
-    # -- hints ------------------------------------------------------------------------------
 
     def action_hint(self) -> None:
         if self.hint_panel.left <= 0:
@@ -461,6 +457,11 @@ class ScenarioScreen(Screen[None]):
         if outcome.ran:
             self.reload_from_disk()
             self.editor.focus()
+
+    def action_autoscale(self) -> None:
+        from app.tui.screens.autoscale import open_autoscale
+
+        open_autoscale(self)
 
     # -- live grading -------------------------------------------------------------------------
 
