@@ -323,7 +323,8 @@ def test_dry_run_prints_config_and_manifests_without_docker(no_tools: Path, tmp_
     profile = _profile("default")
     KindProvider(COURSE, state_dir=state).up(profile, dry_run=True, echo=lines.append)
     output = "\n".join(lines)
-    documents = [d for d in yaml.safe_load_all(output) if d]
+    # The C loader: the output carries the profile's CRDs (megabytes of schema).
+    documents = [d for d in yaml.load_all(output, Loader=yaml.CSafeLoader) if d]
     # Without Docker nothing host-dependent can be rendered, and the output says so.
     without_docker = ClusterSettings(PUBLIC_NODE_IMAGE, False, state / "cni", None)
     assert documents[0] == yaml.safe_load(render_kind_config(profile, without_docker))
