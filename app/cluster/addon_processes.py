@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
 import ssl
 import subprocess
@@ -21,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 from app.cluster.addon_config import AddonPaths, ProcessSpec
+from app.cluster.host_processes import alive, runs_under, terminate
 
 
 def free_ports(count: int) -> list[int]:
@@ -80,19 +80,14 @@ def read_pid(paths: AddonPaths, name: str) -> int | None:
 def running_pid(paths: AddonPaths, name: str) -> int | None:
     """The pid of add-on `name` when it runs and is this cluster's, else None."""
     pid = read_pid(paths, name)
-    if pid is None or not _alive(pid):
-        return None
-    command = _command_line(pid)
-    if command is not None and str(paths.root.parent) not in command:
-        return None
-    return pid
+    return pid if pid is not None and runs_under(pid, paths.root.parent) else None
 
 
 def exited(paths: AddonPaths, name: str) -> bool:
     """Whether the process kprep started for `name` is gone (no ownership check: right
     after the fork its command line is still Python's, not the add-on's)."""
     pid = read_pid(paths, name)
-    return pid is None or not _alive(pid)
+    return pid is None or not alive(pid)
 
 
 def stop(paths: AddonPaths, names: list[str], grace_seconds: float = 3.0) -> list[str]:
@@ -101,17 +96,7 @@ def stop(paths: AddonPaths, names: list[str], grace_seconds: float = 3.0) -> lis
     Returns the names that were running. Pid files are removed.
     """
     pids = {name: pid for name in names if (pid := running_pid(paths, name)) is not None}
-    for pid in pids.values():
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace_seconds
-    alive = list(pids.values())
-    while alive and time.monotonic() < deadline:
-        time.sleep(0.05)
-        alive = [pid for pid in alive if _alive(pid)]
-    for pid in alive:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
+    terminate(list(pids.values()), grace_seconds)
     for name in names:
         with contextlib.suppress(OSError):
             pid_file(paths, name).unlink()
@@ -136,26 +121,3 @@ def log_tail(paths: AddonPaths, name: str, lines: int = 8) -> str:
     except OSError:
         return "(no log)"
     return "\n".join(text.strip().splitlines()[-lines:])
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie (exited, not yet reaped by us as its parent) is not running.
-    with contextlib.suppress(OSError):
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
-        if stat.rsplit(")", 1)[-1].split()[0] == "Z":
-            return False
-    return True
-
-
-def _command_line(pid: int) -> str | None:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return None
-    return raw.replace(b"\0", b" ").decode("utf-8", "replace")

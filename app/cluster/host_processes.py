@@ -23,12 +23,18 @@ def port_free(port: int) -> bool:
 
 
 def alive(pid: int) -> bool:
+    """Whether `pid` runs: exists, and is not a zombie (exited, not yet reaped by its
+    parent, which may be this process)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
+    with contextlib.suppress(OSError):
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
+        if stat.rsplit(")", 1)[-1].split()[0] == "Z":
+            return False
     return True
 
 
