@@ -261,6 +261,20 @@ def _dump(case: Case, observations: Any) -> str:
     return str(path)
 
 
+def _shift_runs(replayed: Any, tolerance: int = 1) -> int:
+    """Runs of consecutive seen syncs where the simulator decided what the real
+    controller decided a sync or two away (`replay.compare`'s shifts, grouped)."""
+    from app.autoscale.replay import _shifted
+
+    runs, last = 0, -2
+    seen_syncs = [(i, s) for i, s in enumerate(replayed) if s.seen]
+    for position, (index, sync) in enumerate(seen_syncs):
+        if abs(sync.real - sync.simulated) > tolerance and _shifted(replayed, index, tolerance):
+            runs += position != last + 1
+            last = position
+    return runs
+
+
 @pytest.mark.parametrize("case_id", [c.id for c in CASES if not c.reads_cpu])
 def test_the_simulator_decides_as_the_real_controller(ran, case_id):
     from app.autoscale.replay import compare, lags
@@ -271,8 +285,11 @@ def test_the_simulator_decides_as_the_real_controller(ran, case_id):
     seen = sum(1 for sync in replayed if sync.seen)
     assert seen >= 2, "the controller's status changed fewer than twice: nothing was compared"
     found, shifts = compare(replayed)
-    # A shift is a boundary within the clock's error: rare, never the rule.
-    if found or len(shifts) > max(2, seen // 5):
+    # A shift is a boundary within the clock's error: rare, never the rule. One clock
+    # error at a window boundary moves a whole staircase (the default 100%-per-15 s
+    # scale-down steps down at every sync) by one sync, so a run of consecutive shifted
+    # syncs counts once (CI saw a five-step descent shifted as one).
+    if found or _shift_runs(replayed) > max(2, seen // 5):
         dump = _dump(case, live.observations)
         pytest.fail(f"{found} (one-sync shifts: {shifts}); observations in {dump}")
     # Between seen syncs the real controller may run behind (a busy machine), or
