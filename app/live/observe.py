@@ -33,8 +33,9 @@ from app.cluster.originals import restore
 from app.k8s.pods import expected_pods
 from app.k8s.resources import int_quantity, node_gpu_resource
 from app.live import advice
+from app.live.endpoints import list_or_none, services_listed
 from app.live.placement import read_tree, rendezvous_summaries
-from app.live.training import service_views, training_views
+from app.live.training import training_views
 from app.yamlmap import Document
 
 RUNNING_OPERATOR_KINDS = ("TrainJob", "JobSet", "PyTorchJob")
@@ -43,8 +44,6 @@ pods too. LeaderWorkerSet has a CRD but no controller on the local cluster."""
 JOBSET_API = "jobset.x-k8s.io/v1alpha2"
 OWNER_CHAIN_KINDS = ("Deployment", "CronJob", "TrainJob", "JobSet")
 """Kinds whose pods belong to them through ReplicaSets, Jobs or JobSets."""
-ENDPOINTS_SECONDS = 5.0
-"""Longest wait for the EndpointSlice controller to list the pods Services select."""
 SETTLE_SECONDS = 20.0
 """Upper bound on waiting for the scheduler and controllers."""
 POLL_SECONDS = 0.2
@@ -185,7 +184,7 @@ def observe(
             for job in kube.get(f"/apis/batch/v1/namespaces/{namespace}/jobs").get("items") or []:
                 owners[("Job", job["metadata"]["name"])] = {**job, "kind": "Job"}
         if needs_jobsets:
-            for jobset in _list_or_none(kube, f"/apis/{JOBSET_API}/namespaces/{namespace}/jobsets"):
+            for jobset in list_or_none(kube, f"/apis/{JOBSET_API}/namespaces/{namespace}/jobsets"):
                 key = ("JobSet", jobset["metadata"]["name"])
                 owners.setdefault(key, {**jobset, "kind": "JobSet"})
         for ds in daemonsets:
@@ -262,7 +261,7 @@ def observe(
     }
     events = kube.get(f"/api/v1/namespaces/{namespace}/events").get("items") or []
     observation.nodes = [_node_view(n) for n in nodes]
-    observation.services = _services(kube, namespace, pods, deadline)
+    observation.services, pods = services_listed(kube, namespace, pods, deadline, pods_start)
     views = training_views(pods, observation.services, namespace)
     observation.pods = [
         {
@@ -286,44 +285,6 @@ def observe(
         observation.server_objects.append((item.doc, body))
     observation.events = [_event_view(e) for e in events]
     return observation
-
-
-def _list_or_none(kube: Kube, path: str) -> list[dict[str, Any]]:
-    """Items of a list, or [] when the cluster does not serve the kind."""
-    try:
-        return list(kube.get(path).get("items") or [])
-    except ApiError:
-        return []
-
-
-def _services(
-    kube: Kube, namespace: str, pods: list[dict[str, Any]], deadline: float
-) -> list[dict[str, Any]]:
-    """The namespace's Services with their endpoints, once the EndpointSlice controller has
-    listed every running pod a Service selects (bounded by the attempt's deadline, and
-    by ENDPOINTS_SECONDS: on a cluster without that controller no endpoint ever comes)."""
-    give_up = min(deadline, time.monotonic() + ENDPOINTS_SECONDS)
-    while True:
-        services = service_views(
-            kube.get(f"/api/v1/namespaces/{namespace}/services").get("items") or [],
-            _list_or_none(kube, f"/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices"),
-        )
-        behind = [s for s in services if s["selector"] and not _listed(s, pods)]
-        if not behind or time.monotonic() >= give_up:
-            return services
-        time.sleep(POLL_SECONDS)
-
-
-def _listed(service: dict[str, Any], pods: list[dict[str, Any]]) -> bool:
-    """Whether the Service's endpoints list every Running pod its selector matches."""
-    listed = {e["pod"] for e in service["endpoints"]}
-    for pod in pods:
-        labels = (pod.get("metadata") or {}).get("labels") or {}
-        selected = all(labels.get(k) == v for k, v in service["selector"].items())
-        running = (pod.get("status") or {}).get("phase") == "Running"
-        if selected and running and pod["metadata"]["name"] not in listed:
-            return False
-    return True
 
 
 def profile_nodes(nodes: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
