@@ -123,6 +123,11 @@ def grade_live(
     if parsed.problems or not docs:
         report.checks.extend(_skip_live(grader, "fix the YAML first; nothing was applied"))
         return report
+    lacking = cluster.lacks({d.kind for d in docs if d.kind})
+    if lacking:
+        report.notes.append(f"live checks not run: {lacking}")
+        report.checks.extend(_skip_live(grader, lacking))
+        return report
     kube = cluster.kube
 
     # -- screening --

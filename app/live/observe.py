@@ -29,7 +29,8 @@ from typing import Any
 
 from app.cluster.kube import ApiError, Kube, Resource
 from app.cluster.nodes import PROFILE_NODE_LABEL
-from app.cluster.originals import restore
+from app.cluster.originals import Defaults, restore
+from app.k8s.limitrange import container_defaults
 from app.k8s.pods import expected_pods
 from app.k8s.resources import int_quantity, node_gpu_resource
 from app.live import advice
@@ -60,6 +61,10 @@ STUCK_REASONS = frozenset(
     }
 )
 """A container waiting for one of these will not start by waiting longer."""
+STARTING_SETTLE_FACTOR = 3
+"""Where containers really start (kind), the settle bound is this many times longer:
+starting a pod's sandbox and containers takes far longer than binding it (12 pods
+took 15 s on a loaded 2-core machine). A stuck pod still settles at once."""
 BOUND_GRACE_SECONDS = 3.0
 """kwok: a pod bound this long counts as placed even before kwok marks it Running."""
 
@@ -150,6 +155,8 @@ def observe(
     """
     start = time.monotonic()
     bound_since: dict[str, float] = {}
+    if pods_start:
+        settle_seconds *= STARTING_SETTLE_FACTOR
     deadline = start + settle_seconds
     expected: dict[tuple[str, str], int | None] = {
         owner_key(o): expected_pods(o, operators=o.get("kind") in RUNNING_OPERATOR_KINDS)
@@ -263,9 +270,12 @@ def observe(
     observation.nodes = [_node_view(n) for n in nodes]
     observation.services, pods = services_listed(kube, namespace, pods, deadline, pods_start)
     views = training_views(pods, observation.services, namespace)
+    limit_defaults = _limit_defaults(planned)
     observation.pods = [
         {
-            **_pod_view(restore(p), owners, profile_names, events if pods_start else None),
+            **_pod_view(
+                restore(p, limit_defaults), owners, profile_names, events if pods_start else None
+            ),
             **views[p["metadata"]["name"]],
         }
         for p in pods
@@ -285,6 +295,17 @@ def observe(
         observation.server_objects.append((item.doc, body))
     observation.events = [_event_view(e) for e in events]
     return observation
+
+
+def _limit_defaults(planned: Sequence[Planned]) -> Defaults:
+    """What the answer's LimitRanges, as written, fill into containers (in turn, the
+    first to set a resource wins, as LimitRanger applies them)."""
+    items: list[Any] = []
+    for item in planned:
+        spec = item.doc.data.get("spec") if isinstance(item.doc.data, dict) else None
+        if item.doc.kind == "LimitRange" and isinstance(spec, dict):
+            items.extend(spec.get("limits") or [])
+    return container_defaults({"limits": items})
 
 
 def profile_nodes(nodes: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
