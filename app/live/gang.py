@@ -66,8 +66,17 @@ def _waiting_for_scheduler(pod: dict[str, Any]) -> bool:
     if spec.get("nodeName") or status.get("nominatedNodeName"):
         return False
     return not any(
-        c.get("type") == "PodScheduled" and c.get("status") == "False"
+        c.get("type") == "PodScheduled" and c.get("status") == "False" and not stale_gated(pod, c)
         for c in status.get("conditions") or []
+    )
+
+
+def stale_gated(pod: dict[str, Any], condition: dict[str, Any]) -> bool:
+    """A `SchedulingGated` verdict left on a pod whose gates are gone: the API server
+    set it while the pod was gated, and a scheduler that holds the pod back in its
+    queue (a gang short of its quorum) never replaces it, so it is no verdict."""
+    return condition.get("reason") == "SchedulingGated" and not (
+        (pod.get("spec") or {}).get("schedulingGates")
     )
 
 

@@ -32,7 +32,7 @@ from app.cluster.nodes import PROFILE_NODE_LABEL
 from app.cluster.originals import restore
 from app.k8s.pods import expected_pods
 from app.k8s.resources import int_quantity, node_gpu_resource
-from app.live import advice, gang
+from app.live import advice, arrival, gang
 from app.live.endpoints import list_or_none, services_listed
 from app.live.placement import read_tree, rendezvous_summaries
 from app.live.training import training_views
@@ -105,7 +105,7 @@ def _condition(pod: dict[str, Any], kind: str) -> dict[str, Any] | None:
 
 def _unschedulable(pod: dict[str, Any]) -> dict[str, Any] | None:
     condition = _condition(pod, "PodScheduled")
-    if condition and condition.get("status") == "False":
+    if condition and condition.get("status") == "False" and not gang.stale_gated(pod, condition):
         return condition
     return None
 
@@ -279,7 +279,7 @@ def observe(
     observation.pods = [
         {
             **_pod_view(
-                restore(p),
+                arrival.without_gate(restore(p)),
                 owners,
                 profile_names,
                 events if pods_start else None,
@@ -300,7 +300,7 @@ def observe(
             body = kube.get(item.resource.path(namespace, name))
         except ApiError:
             continue
-        body = restore(body)
+        body = arrival.without_gate(restore(body))
         observation.objects.append(body)
         observation.server_objects.append((item.doc, body))
     observation.events = [_event_view(e) for e in events]

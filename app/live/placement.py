@@ -133,7 +133,11 @@ def _pod_leaf(pod: dict[str, Any]) -> PodLeaf:
     reason = ""
     if not node:
         for condition in status.get("conditions") or []:
-            if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
+            if (
+                condition.get("type") == "PodScheduled"
+                and condition.get("status") == "False"
+                and not gang.stale_gated(pod, condition)
+            ):
                 reason = str(condition.get("message") or condition.get("reason") or "")
     return PodLeaf(
         name=str((pod.get("metadata") or {}).get("name")),
