@@ -33,7 +33,7 @@ from app.cluster.originals import Defaults, restore
 from app.k8s.limitrange import container_defaults
 from app.k8s.pods import expected_pods
 from app.k8s.resources import int_quantity, node_gpu_resource
-from app.live import advice
+from app.live import advice, arrival, gang
 from app.live.endpoints import list_or_none, services_listed
 from app.live.placement import read_tree, rendezvous_summaries
 from app.live.training import training_views
@@ -110,7 +110,7 @@ def _condition(pod: dict[str, Any], kind: str) -> dict[str, Any] | None:
 
 def _unschedulable(pod: dict[str, Any]) -> dict[str, Any] | None:
     condition = _condition(pod, "PodScheduled")
-    if condition and condition.get("status") == "False":
+    if condition and condition.get("status") == "False" and not gang.stale_gated(pod, condition):
         return condition
     return None
 
@@ -175,6 +175,8 @@ def observe(
     pods: list[dict[str, Any]] = []
     owners: dict[tuple[str, str], dict[str, Any]] = {}
     problems: list[str] = []
+    groups: dict[str, dict[str, Any]] = {}
+    held: dict[str, dict[str, str]] = {}
     while True:
         now = time.monotonic()
         pods = [
@@ -201,6 +203,11 @@ def observe(
             status = fresh.get("status") or {}
             if status.get("observedGeneration"):
                 expected[owner_key(ds)] = int(status.get("desiredNumberScheduled") or 0)
+        if any(gang.group_name(p) for p in pods):
+            # Gang pods held out of the scheduler's queue get no verdict: they are decided
+            # once all the answer's pods exist (`missing` waits for those).
+            groups = gang.read_groups(kube, namespace)
+            held = gang.held_pods(pods, groups)
         counts: dict[tuple[str, str], int] = {}
         blocked: set[tuple[str, str]] = set()
         unsettled = 0
@@ -223,7 +230,7 @@ def observe(
                 # Preemption under way: the scheduler has evicted victims for this pod
                 # and binds it once they are gone; its verdict is not in yet.
                 unsettled += 1
-            elif _unschedulable(pod):
+            elif _unschedulable(pod) or name in held:
                 blocked.add(top)
             else:
                 unsettled += 1
@@ -246,7 +253,10 @@ def observe(
         if (cancel is not None and cancel.is_set()) or now >= deadline:
             seconds = int(settle_seconds)
             if any(
-                not (p.get("spec") or {}).get("nodeName") and not _unschedulable(p) for p in pods
+                not (p.get("spec") or {}).get("nodeName")
+                and not _unschedulable(p)
+                and p["metadata"]["name"] not in held
+                for p in pods
             ):
                 problems.append(advice.NO_SCHEDULER.format(seconds=seconds))
             for key in missing:
@@ -271,12 +281,20 @@ def observe(
     observation.services, pods = services_listed(kube, namespace, pods, deadline, pods_start)
     views = training_views(pods, observation.services, namespace)
     limit_defaults = _limit_defaults(planned)
+    if groups or held:  # read again: the PodGroups' verdicts came with the pods'
+        groups = gang.read_groups(kube, namespace)
+        held = gang.held_pods(pods, groups)
     observation.pods = [
         {
             **_pod_view(
-                restore(p, limit_defaults), owners, profile_names, events if pods_start else None
+                arrival.without_gate(restore(p, limit_defaults)),
+                owners,
+                profile_names,
+                events if pods_start else None,
+                held.get(p["metadata"]["name"]),
             ),
             **views[p["metadata"]["name"]],
+            "gang": "" if p["metadata"]["name"] in held else gang.group_note(p, groups),
         }
         for p in pods
     ]
@@ -290,7 +308,7 @@ def observe(
             body = kube.get(item.resource.path(namespace, name))
         except ApiError:
             continue
-        body = restore(body)
+        body = arrival.without_gate(restore(body))
         observation.objects.append(body)
         observation.server_objects.append((item.doc, body))
     observation.events = [_event_view(e) for e in events]
@@ -432,9 +450,11 @@ def _pod_view(
     owners: dict[tuple[str, str], dict[str, Any]],
     profile_names: dict[str, str] | None = None,
     events: Sequence[dict[str, Any]] | None = (),
+    held: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The pod as live checks see it. `events` None: the nodes never start containers
-    (kwok), so a bound pod is placed; else a bound pod is placed once it started."""
+    (kwok), so a bound pod is placed; else a bound pod is placed once it started. `held`:
+    why gang scheduling keeps the unbound pod out of the queue (`app.live.gang`)."""
     meta = pod.get("metadata") or {}
     spec = pod.get("spec") or {}
     bound_to = str(spec.get("nodeName") or "")
@@ -444,6 +464,8 @@ def _pod_view(
     why: dict[str, Any] = {}
     if refused and not node:
         why = refused
+    elif held and not node:
+        why = held
     elif node and events is not None and not _started(pod):
         why = _not_started_reason(pod, events)
     return {
