@@ -62,9 +62,8 @@ STUCK_REASONS = frozenset(
 )
 """A container waiting for one of these will not start by waiting longer."""
 STARTING_SETTLE_FACTOR = 3
-"""Where containers really start (kind), the settle bound is this many times longer:
-starting a pod's sandbox and containers takes far longer than binding it (12 pods
-took 15 s on a loaded 2-core machine). A stuck pod still settles at once."""
+"""Where containers really start (kind) the settle bound is this many times longer (12
+pods took 15 s to start on a loaded 2-core machine); a stuck pod still settles at once."""
 BOUND_GRACE_SECONDS = 3.0
 """kwok: a pod bound this long counts as placed even before kwok marks it Running."""
 
@@ -279,15 +278,20 @@ def observe(
     events = kube.get(f"/api/v1/namespaces/{namespace}/events").get("items") or []
     observation.nodes = [_node_view(n) for n in nodes]
     observation.services, pods = services_listed(kube, namespace, pods, deadline, pods_start)
-    views = training_views(pods, observation.services, namespace)
+    # As the answer wrote them: on kind the applied pods run a placeholder, and the
+    # rendezvous views read the commands and env the candidate wrote.
     limit_defaults = _limit_defaults(planned)
+    as_written = {
+        p["metadata"]["name"]: arrival.without_gate(restore(p, limit_defaults)) for p in pods
+    }
+    views = training_views(list(as_written.values()), observation.services, namespace)
     if groups or held:  # read again: the PodGroups' verdicts came with the pods'
         groups = gang.read_groups(kube, namespace)
         held = gang.held_pods(pods, groups)
     observation.pods = [
         {
             **_pod_view(
-                arrival.without_gate(restore(p, limit_defaults)),
+                as_written[p["metadata"]["name"]],
                 owners,
                 profile_names,
                 events if pods_start else None,
