@@ -81,13 +81,20 @@ def release_job_tracking(kube: Kube, namespace: str) -> None:
             )
 
 
-def delete_attempt_namespace(kube: Kube, namespace: str, wait_seconds: float = 3.0) -> None:
+def delete_attempt_namespace(
+    kube: Kube, namespace: str, wait_seconds: float = 3.0, *, kubelets: bool = False
+) -> None:
     """Delete the attempt's namespace and, at once, its pods (freeing their GPUs).
 
     Namespace deletion alone is asynchronous: terminating pods would keep their
     GPUs for seconds and skew the next attempt's placement. Deleting the
-    namespace first stops controllers from making new pods; force-deleting the
-    pods (grace 0) then frees their resources in the scheduler immediately.
+    namespace first stops controllers from making new pods; deleting the pods with
+    grace 0 then frees their resources in the scheduler immediately. Where real
+    kubelets run the pods (`kubelets`, kind), grace 0 would remove the objects
+    before the kubelet has stopped the containers and released their devices, and
+    the next attempt's pods, bound to the same GPUs, would be refused at admission:
+    there the pods get a 1 s grace, the kubelet confirms each deletion, and the
+    next attempt waits (`await_quiet`) until none is left.
     On failure `kprep cluster gc` finds the namespace by its label.
     """
     with contextlib.suppress(ApiError, ClusterError):
@@ -96,7 +103,11 @@ def delete_attempt_namespace(kube: Kube, namespace: str, wait_seconds: float = 3
         kube.request(
             "DELETE",
             pods_path,
-            body={"apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0},
+            body={
+                "apiVersion": "v1",
+                "kind": "DeleteOptions",
+                "gracePeriodSeconds": 1 if kubelets else 0,
+            },
         )
         release_job_tracking(kube, namespace)
         with contextlib.suppress(WaitTimeout):

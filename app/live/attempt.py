@@ -286,7 +286,7 @@ def grade_live(
         raise ClusterError(f"the API server refused a kprep request: {exc}") from exc
     finally:
         if created and not keep:
-            delete_attempt_namespace(kube, namespace)
+            delete_attempt_namespace(kube, namespace, kubelets=cluster.starts_containers)
             copies = [item.resource for item in planned if not item.resource.namespaced]
             scoped.delete_copies(kube, copies, namespace)
 
