@@ -16,7 +16,6 @@
 # - `--dist worksteal` so the long terminal-app tests do not leave one worker last.
 PY := .venv/bin/python
 STAMP := .venv/.kprep-installed
-unexport PYTHONDONTWRITEBYTECODE
 .PHONY: check-fast check venv
 
 $(STAMP): pyproject.toml
@@ -26,6 +25,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Empty is unset for Python: bytecode is written in this loop only (`make check` runs
+# .ci/test in the environment it is given).
+check-fast: export PYTHONDONTWRITEBYTECODE =
 check-fast: venv
 	.venv/bin/ruff check app tests bench
 	.venv/bin/ruff format --check app tests bench
