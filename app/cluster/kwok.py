@@ -31,7 +31,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -431,6 +431,11 @@ class KwokProvider:
     def runnable(self, manifest: dict[str, Any]) -> dict[str, Any] | None:
         """kwok starts no containers: the answer is applied as written."""
         del manifest
+        return None
+
+    def lacks(self, kinds: Collection[str]) -> str | None:
+        """`up` runs every add-on the course's kinds need (operators, DRA slices)."""
+        del kinds
         return None
 
     # -- down -------------------------------------------------------------------------------

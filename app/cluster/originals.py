@@ -14,7 +14,9 @@ Two records, both annotations:
   JSON `{"containers": {name: {field: value}}, "initContainers": {...}}` with the
   original value of each field the rewrite touched, `null` when it was absent;
 - `kprep.dev/original-spec` on an object whose whole `spec` was rewritten
-  (ResourceQuota, LimitRange): the original spec as JSON.
+  (ResourceQuota, LimitRange): the original spec as JSON;
+- `kprep.dev/original-volumes` beside a pod spec whose volumes were swapped (an
+  `image` volume would pull the candidate's image): JSON `{name: volume}`.
 """
 
 from __future__ import annotations
@@ -23,8 +25,14 @@ import copy
 import json
 from typing import Any
 
+from app.k8s.limitrange import apply_container_defaults
+
+Defaults = tuple[dict[str, Any], dict[str, Any]]
+"""(default limits, default requests) a LimitRange fills in (`app.k8s.limitrange`)."""
+NO_DEFAULTS: Defaults = ({}, {})
 ORIGINAL_CONTAINERS = "kprep.dev/original-containers"
 ORIGINAL_SPEC = "kprep.dev/original-spec"
+ORIGINAL_VOLUMES = "kprep.dev/original-volumes"
 CONTAINER_LISTS = ("containers", "initContainers")
 
 
@@ -46,24 +54,35 @@ def record_containers(
     annotations[ORIGINAL_CONTAINERS] = json.dumps(record, sort_keys=True)
 
 
+def record_volumes(metadata: dict[str, Any], volumes: dict[str, Any]) -> None:
+    """Record the original of each swapped volume, by name, on `metadata` (in place)."""
+    annotations = metadata.setdefault("annotations", {})
+    annotations[ORIGINAL_VOLUMES] = json.dumps(volumes, sort_keys=True)
+
+
 def record_spec(obj: dict[str, Any], original_spec: Any) -> None:
     """Record an object's whole original `spec` on its metadata (in place)."""
     metadata = obj.setdefault("metadata", {})
     metadata.setdefault("annotations", {})[ORIGINAL_SPEC] = json.dumps(original_spec)
 
 
-def restore(obj: Any) -> Any:
-    """A copy of `obj` with every recorded original put back and the records removed."""
+def restore(obj: Any, limit_defaults: Defaults = NO_DEFAULTS) -> Any:
+    """A copy of `obj` with every recorded original put back and the records removed.
+
+    `limit_defaults`: what the attempt's LimitRanges, as written, fill into containers
+    (`app.k8s.limitrange`); re-applied to restored containers, since the API server
+    filled in the rewritten (scaled) amounts.
+    """
     if not isinstance(obj, dict) or not _has_record(obj):
         return obj
     result = copy.deepcopy(obj)
-    _restore(result)
+    _restore(result, limit_defaults)
     return result
 
 
 def _has_record(value: Any) -> bool:
     text = json.dumps(value) if not isinstance(value, str) else value
-    return ORIGINAL_CONTAINERS in text or ORIGINAL_SPEC in text
+    return any(key in text for key in (ORIGINAL_CONTAINERS, ORIGINAL_SPEC, ORIGINAL_VOLUMES))
 
 
 def _pop_record(metadata: Any, key: str) -> Any:
@@ -81,10 +100,10 @@ def _pop_record(metadata: Any, key: str) -> Any:
         return None
 
 
-def _restore(value: Any) -> None:
+def _restore(value: Any, limit_defaults: Defaults) -> None:
     if isinstance(value, list):
         for item in value:
-            _restore(item)
+            _restore(item, limit_defaults)
         return
     if not isinstance(value, dict):
         return
@@ -93,12 +112,20 @@ def _restore(value: Any) -> None:
         value["spec"] = spec
     record = _pop_record(value.get("metadata"), ORIGINAL_CONTAINERS)
     if isinstance(record, dict) and isinstance(value.get("spec"), dict):
-        _restore_containers(value["spec"], record)
+        _restore_containers(value["spec"], record, limit_defaults)
+    volumes = _pop_record(value.get("metadata"), ORIGINAL_VOLUMES)
+    if isinstance(volumes, dict) and isinstance(value.get("spec"), dict):
+        value["spec"]["volumes"] = [
+            volumes.get(str(v.get("name")), v) if isinstance(v, dict) else v
+            for v in value["spec"].get("volumes") or []
+        ]
     for item in value.values():
-        _restore(item)
+        _restore(item, limit_defaults)
 
 
-def _restore_containers(spec: dict[str, Any], record: dict[str, Any]) -> None:
+def _restore_containers(
+    spec: dict[str, Any], record: dict[str, Any], limit_defaults: Defaults
+) -> None:
     for key in CONTAINER_LISTS:
         originals = record.get(key)
         if not isinstance(originals, dict):
@@ -113,6 +140,7 @@ def _restore_containers(spec: dict[str, Any], record: dict[str, Any]) -> None:
                 else:
                     container[name] = original
             _default_like_the_api_server(container)
+            apply_container_defaults(container, limit_defaults)
 
 
 def _default_like_the_api_server(container: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ provider's name. `app.cluster.registry` maps names to implementations.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -60,4 +60,9 @@ class Provider(Protocol):
         kwok never starts containers; kind does, so it swaps images for a
         placeholder that exists on its nodes.
         """
+        ...
+
+    def lacks(self, kinds: Collection[str]) -> str | None:
+        """Why this cluster cannot show what objects of these kinds would do (no
+        controller or driver for them runs here), or None when it can."""
         ...

@@ -194,6 +194,7 @@ def parse_scenario(
         profile=data.get("profile", "default"),
         allowed_kinds=tuple(data.get("allowedKinds") or ()),
         apply_in_order=bool(data.get("applyInOrder", False)),
+        interleave_arrivals=bool(data.get("interleaveArrivals", False)),
         params=dict(data.get("params") or {}),
         tags=tuple(data.get("tags") or ()),
         autoscale=dict(data["autoscale"]) if data.get("autoscale") else None,

@@ -94,6 +94,8 @@ class Scenario:
     apply_in_order: bool = False
     """Live: apply documents one at a time, each one's pods settled before the next
     (so a preemption scenario's high-priority workload arrives last, as the prompt says)."""
+    interleave_arrivals: bool = False
+    """Live: the workloads' pods reach the scheduler taking turns (`app.live.arrival`)."""
     params: dict[str, Any] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
     autoscale: dict[str, Any] | None = None

@@ -14,6 +14,7 @@ import dataclasses
 import re
 import secrets
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from app.grading.engine import Grader
 from app.grading.report import CheckResult, Diagnostic, Report
 from app.k8s.pods import expected_pods
 from app.k8s.resources import int_quantity, is_gpu_resource
-from app.live import safety, scoped
+from app.live import arrival, safety, scoped
 from app.live.apierrors import api_diagnostics, is_answer_error, warning_diagnostics
 from app.live.connect import LiveCluster, connect
 from app.live.observe import SETTLE_SECONDS, Observation, Planned, observe
@@ -122,6 +123,11 @@ def grade_live(
     docs = [d for d in parsed.documents if isinstance(d.data, dict)]
     if parsed.problems or not docs:
         report.checks.extend(_skip_live(grader, "fix the YAML first; nothing was applied"))
+        return report
+    lacking = cluster.lacks({d.kind for d in docs if d.kind})
+    if lacking:
+        report.notes.append(f"live checks not run: {lacking}")
+        report.checks.extend(_skip_live(grader, lacking))
         return report
     kube = cluster.kube
 
@@ -265,6 +271,7 @@ def grade_live(
             cancel,
             say,
             in_order=scenario.apply_in_order,
+            interleave=scenario.interleave_arrivals,
             pods_start=cluster.starts_containers,
         )
         if observation is None:
@@ -331,6 +338,7 @@ def _run_attempt(
     say: Echo,
     *,
     in_order: bool = False,
+    interleave: bool = False,
     pods_start: bool = True,
 ) -> Observation | None:
     for item in planned:
@@ -375,8 +383,11 @@ def _run_attempt(
     for item in planned:
         if not item.resource.namespaced:
             continue
+        manifest = item.runnable or item.manifest
+        if interleave:  # pods wait for their turn (app.live.arrival)
+            manifest = arrival.gated(manifest) or manifest
         try:
-            response = kube.create(item.runnable or item.manifest, namespace=namespace)
+            response = kube.create(manifest, namespace=namespace)
         except ApiError as exc:
             if not is_answer_error(exc):
                 raise
@@ -390,6 +401,10 @@ def _run_attempt(
             say(f"applied {item.doc.describe()}; waiting for its pods before the next object")
             observe(kube, namespace, planned, applied, settle_seconds, cancel, pods_start)
     say(f"applied {len(applied)} object(s) in namespace {namespace}; waiting for the scheduler")
+    if interleave:
+        say("releasing the pods to the scheduler in turns, one workload's pod after another's")
+        deadline = time.monotonic() + settle_seconds
+        arrival.release_in_turns(kube, namespace, applied, deadline, cancel)
     return observe(kube, namespace, planned, applied, settle_seconds, cancel, pods_start)
 
 

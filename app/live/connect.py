@@ -6,6 +6,7 @@ for another profile); the provider decides whether it can switch profiles.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +40,11 @@ class LiveCluster:
     def runnable(self, manifest: dict[str, Any]) -> dict[str, Any] | None:
         """What to apply for real when it differs from the answer (see `Provider.runnable`)."""
         return self.provider.runnable(manifest) if self.provider is not None else None
+
+    def lacks(self, kinds: Collection[str]) -> str | None:
+        """Why live checks cannot show these kinds at work here (`Provider.lacks`); a
+        foreign cluster is taken to run what it serves."""
+        return self.provider.lacks(kinds) if self.provider is not None else None
 
     def close(self) -> None:
         self.kube.close()

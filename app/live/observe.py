@@ -29,10 +29,11 @@ from typing import Any
 
 from app.cluster.kube import ApiError, Kube, Resource
 from app.cluster.nodes import PROFILE_NODE_LABEL
-from app.cluster.originals import restore
+from app.cluster.originals import Defaults, restore
+from app.k8s.limitrange import container_defaults
 from app.k8s.pods import expected_pods
 from app.k8s.resources import int_quantity, node_gpu_resource
-from app.live import advice
+from app.live import advice, arrival, gang
 from app.live.endpoints import list_or_none, services_listed
 from app.live.placement import read_tree, rendezvous_summaries
 from app.live.training import training_views
@@ -60,6 +61,9 @@ STUCK_REASONS = frozenset(
     }
 )
 """A container waiting for one of these will not start by waiting longer."""
+STARTING_SETTLE_FACTOR = 3
+"""Where containers really start (kind) the settle bound is this many times longer (12
+pods took 15 s to start on a loaded 2-core machine); a stuck pod still settles at once."""
 BOUND_GRACE_SECONDS = 3.0
 """kwok: a pod bound this long counts as placed even before kwok marks it Running."""
 
@@ -105,7 +109,7 @@ def _condition(pod: dict[str, Any], kind: str) -> dict[str, Any] | None:
 
 def _unschedulable(pod: dict[str, Any]) -> dict[str, Any] | None:
     condition = _condition(pod, "PodScheduled")
-    if condition and condition.get("status") == "False":
+    if condition and condition.get("status") == "False" and not gang.stale_gated(pod, condition):
         return condition
     return None
 
@@ -150,6 +154,8 @@ def observe(
     """
     start = time.monotonic()
     bound_since: dict[str, float] = {}
+    if pods_start:
+        settle_seconds *= STARTING_SETTLE_FACTOR
     deadline = start + settle_seconds
     expected: dict[tuple[str, str], int | None] = {
         owner_key(o): expected_pods(o, operators=o.get("kind") in RUNNING_OPERATOR_KINDS)
@@ -168,6 +174,8 @@ def observe(
     pods: list[dict[str, Any]] = []
     owners: dict[tuple[str, str], dict[str, Any]] = {}
     problems: list[str] = []
+    groups: dict[str, dict[str, Any]] = {}
+    held: dict[str, dict[str, str]] = {}
     while True:
         now = time.monotonic()
         pods = [
@@ -194,6 +202,11 @@ def observe(
             status = fresh.get("status") or {}
             if status.get("observedGeneration"):
                 expected[owner_key(ds)] = int(status.get("desiredNumberScheduled") or 0)
+        if any(gang.group_name(p) for p in pods):
+            # Gang pods held out of the scheduler's queue get no verdict: they are decided
+            # once all the answer's pods exist (`missing` waits for those).
+            groups = gang.read_groups(kube, namespace)
+            held = gang.held_pods(pods, groups)
         counts: dict[tuple[str, str], int] = {}
         blocked: set[tuple[str, str]] = set()
         unsettled = 0
@@ -216,7 +229,7 @@ def observe(
                 # Preemption under way: the scheduler has evicted victims for this pod
                 # and binds it once they are gone; its verdict is not in yet.
                 unsettled += 1
-            elif _unschedulable(pod):
+            elif _unschedulable(pod) or name in held:
                 blocked.add(top)
             else:
                 unsettled += 1
@@ -239,7 +252,10 @@ def observe(
         if (cancel is not None and cancel.is_set()) or now >= deadline:
             seconds = int(settle_seconds)
             if any(
-                not (p.get("spec") or {}).get("nodeName") and not _unschedulable(p) for p in pods
+                not (p.get("spec") or {}).get("nodeName")
+                and not _unschedulable(p)
+                and p["metadata"]["name"] not in held
+                for p in pods
             ):
                 problems.append(advice.NO_SCHEDULER.format(seconds=seconds))
             for key in missing:
@@ -262,11 +278,27 @@ def observe(
     events = kube.get(f"/api/v1/namespaces/{namespace}/events").get("items") or []
     observation.nodes = [_node_view(n) for n in nodes]
     observation.services, pods = services_listed(kube, namespace, pods, deadline, pods_start)
-    views = training_views(pods, observation.services, namespace)
+    # As the answer wrote them: on kind the applied pods run a placeholder, and the
+    # rendezvous views read the commands and env the candidate wrote.
+    limit_defaults = _limit_defaults(planned)
+    as_written = {
+        p["metadata"]["name"]: arrival.without_gate(restore(p, limit_defaults)) for p in pods
+    }
+    views = training_views(list(as_written.values()), observation.services, namespace)
+    if groups or held:  # read again: the PodGroups' verdicts came with the pods'
+        groups = gang.read_groups(kube, namespace)
+        held = gang.held_pods(pods, groups)
     observation.pods = [
         {
-            **_pod_view(restore(p), owners, profile_names, events if pods_start else None),
+            **_pod_view(
+                as_written[p["metadata"]["name"]],
+                owners,
+                profile_names,
+                events if pods_start else None,
+                held.get(p["metadata"]["name"]),
+            ),
             **views[p["metadata"]["name"]],
+            "gang": "" if p["metadata"]["name"] in held else gang.group_note(p, groups),
         }
         for p in pods
     ]
@@ -280,11 +312,22 @@ def observe(
             body = kube.get(item.resource.path(namespace, name))
         except ApiError:
             continue
-        body = restore(body)
+        body = arrival.without_gate(restore(body))
         observation.objects.append(body)
         observation.server_objects.append((item.doc, body))
     observation.events = [_event_view(e) for e in events]
     return observation
+
+
+def _limit_defaults(planned: Sequence[Planned]) -> Defaults:
+    """What the answer's LimitRanges, as written, fill into containers (in turn, the
+    first to set a resource wins, as LimitRanger applies them)."""
+    items: list[Any] = []
+    for item in planned:
+        spec = item.doc.data.get("spec") if isinstance(item.doc.data, dict) else None
+        if item.doc.kind == "LimitRange" and isinstance(spec, dict):
+            items.extend(spec.get("limits") or [])
+    return container_defaults({"limits": items})
 
 
 def profile_nodes(nodes: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -411,9 +454,11 @@ def _pod_view(
     owners: dict[tuple[str, str], dict[str, Any]],
     profile_names: dict[str, str] | None = None,
     events: Sequence[dict[str, Any]] | None = (),
+    held: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The pod as live checks see it. `events` None: the nodes never start containers
-    (kwok), so a bound pod is placed; else a bound pod is placed once it started."""
+    (kwok), so a bound pod is placed; else a bound pod is placed once it started. `held`:
+    why gang scheduling keeps the unbound pod out of the queue (`app.live.gang`)."""
     meta = pod.get("metadata") or {}
     spec = pod.get("spec") or {}
     bound_to = str(spec.get("nodeName") or "")
@@ -423,6 +468,8 @@ def _pod_view(
     why: dict[str, Any] = {}
     if refused and not node:
         why = refused
+    elif held and not node:
+        why = held
     elif node and events is not None and not _started(pod):
         why = _not_started_reason(pod, events)
     return {

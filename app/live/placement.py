@@ -19,6 +19,7 @@ from typing import Any
 
 from app.cluster.kube import ApiError, Kube
 from app.k8s.resources import pod_spec_gpus
+from app.live import gang
 from app.live.training import service_views, training_views
 
 TREE_KINDS: tuple[tuple[str, str, str], ...] = (
@@ -132,7 +133,11 @@ def _pod_leaf(pod: dict[str, Any]) -> PodLeaf:
     reason = ""
     if not node:
         for condition in status.get("conditions") or []:
-            if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
+            if (
+                condition.get("type") == "PodScheduled"
+                and condition.get("status") == "False"
+                and not gang.stale_gated(pod, condition)
+            ):
                 reason = str(condition.get("message") or condition.get("reason") or "")
     return PodLeaf(
         name=str((pod.get("metadata") or {}).get("name")),
@@ -147,11 +152,13 @@ def build_tree(
     workloads: list[dict[str, Any]],
     pods: list[dict[str, Any]],
     rendezvous: dict[str, dict[str, str]] | None = None,
+    waits: dict[str, str] | None = None,
 ) -> list[WorkloadNode]:
     """Roots (workloads no other listed workload owns) with their children and pods, by
     name within each level. `workloads` carry their `kind`; `rendezvous` is pod name ->
-    its torchrun settings. Pods of no listed workload go under a root named after their
-    own owner, or `Pod/<name>` when bare."""
+    its torchrun settings; `waits` is pod name -> why an unbound pod waits beyond the
+    scheduler's condition (its gang: `app.live.gang`). Pods of no listed workload go
+    under a root named after their own owner, or `Pod/<name>` when bare."""
     nodes: dict[tuple[str, str], WorkloadNode] = {}
     objects: dict[tuple[str, str], dict[str, Any]] = {}
     for obj in workloads:
@@ -170,6 +177,9 @@ def build_tree(
             continue
         parent = _parent({**pod, "kind": "Pod"}, nodes)
         leaf = _pod_leaf(pod)
+        wait = (waits or {}).get(leaf.name)
+        if wait and not leaf.node:
+            leaf.reason = f"{leaf.reason}; {wait}" if leaf.reason else wait
         leaf.rendezvous = {k: v for k, v in (rendezvous or {}).get(leaf.name, {}).items() if v}
         if parent is not None:
             nodes[parent].pods.append(leaf)
@@ -210,7 +220,23 @@ def read_tree(
             or [],
         )
         rendezvous = rendezvous_summaries(training_views(pods, services, namespace))
-    return build_tree(workloads, pods, rendezvous)
+    return build_tree(workloads, pods, rendezvous, gang_waits(kube, namespace, pods))
+
+
+def gang_waits(kube: Kube, namespace: str, pods: list[dict[str, Any]]) -> dict[str, str]:
+    """Pod name -> why its gang keeps it unbound (held out of the queue, or the group's
+    verdict), for the pods that name a PodGroup; {} when none does."""
+    if not any(gang.group_name(p) for p in pods):
+        return {}
+    groups = gang.read_groups(kube, namespace)
+    held = gang.held_pods(pods, groups)
+    waits = {}
+    for pod in pods:
+        name = str((pod.get("metadata") or {}).get("name"))
+        why = held[name]["message"] if name in held else gang.group_note(pod, groups)
+        if why:
+            waits[name] = why
+    return waits
 
 
 def rendezvous_summaries(views: dict[str, dict[str, Any]]) -> dict[str, dict[str, str]]:

@@ -78,6 +78,8 @@ def finish(
                 reason = f"{plain} (scheduler: {pod['message']})" if plain else pod["message"]
             else:
                 reason = extra or "not scheduled"
+            if pod.get("gang"):
+                reason = f"{reason}; {pod['gang']}"
         placement.append(Placement(pod["name"], pod["node"] or None, pod["phase"], reason))
     report.placement = placement
     report.workloads = list(observation.tree)

@@ -561,7 +561,10 @@ def test_runnable_on_kind_deployment_keeps_running() -> None:
     assert "args" not in proxy  # a sidecar keeps running
 
 
-def test_runnable_on_kind_jobs_finish() -> None:
+def test_runnable_on_kind_job_pods_keep_running_as_on_kwok() -> None:
+    # kwok holds a Job's pods Running while live checks look; on kind they must not
+    # finish either, or a training Job's workers leave their Service's endpoints and
+    # free GPUs a preemption check expects held.
     cronjob = {
         "apiVersion": "batch/v1",
         "kind": "CronJob",
@@ -581,7 +584,7 @@ def test_runnable_on_kind_jobs_finish() -> None:
         "containers"
     ]
     assert container["image"] == DEFAULT_PLACEHOLDER_IMAGE
-    assert container["args"] == ["-v"]
+    assert "args" not in container
     assert "command" not in container and "readinessProbe" not in container
 
 
@@ -620,3 +623,36 @@ def test_profiles_extra_resources_validation() -> None:
         )
     plain = parse_profile({"name": "p", "nodeGroups": [base]}).nodes[0]
     assert isinstance(plain, NodeSpec) and plain.extra_resources == {}
+
+
+def test_runnable_on_kind_external_volumes_become_empty_dirs_read_back_as_written() -> None:
+    # An image volume makes the kubelet pull the candidate's image, an NFS volume mount
+    # a server, neither of which exists here: on kind the pod would never start, while
+    # kwok would place it. Node-local volumes are kept.
+    from app.cluster.originals import restore
+
+    weights = {"name": "weights", "image": {"reference": "registry.example.com/w:1"}}
+    shm = {"name": "shm", "emptyDir": {"medium": "Memory"}}
+    nfs = {"name": "data", "nfs": {"server": "nfs.internal", "path": "/x", "readOnly": True}}
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "server"},
+        "spec": {
+            "template": {
+                "metadata": {"labels": {"app": "server"}},
+                "spec": {"containers": [_container("server")], "volumes": [weights, shm, nfs]},
+            }
+        },
+    }
+    runnable = runnable_on_kind(deployment)
+    template = runnable["spec"]["template"]
+    assert template["spec"]["volumes"] == [
+        {"name": "weights", "emptyDir": {}},
+        shm,
+        {"name": "data", "emptyDir": {}},
+    ]
+    # What the grader reads back (a pod made from the template) is the answer's volume.
+    pod = {"metadata": template["metadata"], "spec": template["spec"]}
+    assert restore(pod)["spec"]["volumes"] == [weights, shm, nfs]
+    assert "annotations" not in restore(pod)["metadata"]

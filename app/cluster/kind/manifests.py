@@ -8,13 +8,16 @@
 - `runnable_on_kind(manifest, placeholder, scale)`: the copy of an answer object the
   live grader applies on kind. Pods really start there, so every container runs the
   placeholder image the nodes already hold (`registry.k8s.io/pause`), without
-  command, probes or lifecycle hooks (kwok ignores them too); containers that must
-  finish (Job and CronJob pods, init containers) run `/pause -v`, which prints its
-  version and exits 0, so Jobs complete as under kwok's pod-complete stage. cpu and
+  command, probes or lifecycle hooks (kwok ignores them too). Init containers (not
+  sidecars) run `/pause -v`, which prints its version and exits 0, so the pod goes on
+  to start; every main container keeps running, a Job's too, as kwok holds a Job's
+  pods Running (for 10 minutes) while live checks look: a training Job's workers stay
+  side by side, in their Service's endpoints, holding their GPUs. cpu and
   memory requests and limits, and ResourceQuota and LimitRange amounts, are scaled
   by the cluster's factors (`config.Scale`). Everything changed is recorded
-  (`app.cluster.originals`) so live checks see the answer as written. Env, ports,
-  volumes, security context and scheduling fields are untouched.
+  (`app.cluster.originals`) so live checks see the answer as written. Volumes
+  from outside the node (`image`, `nfs`, `csi`, ...) become empty emptyDirs. Env, ports,
+  other volumes, security context and scheduling fields are untouched.
 """
 
 from __future__ import annotations
@@ -72,6 +75,30 @@ QUOTA_KEYS = {
     "limits.memory": "memory",
 }
 """ResourceQuota `hard` keys that count cpu or memory, and which."""
+
+
+NOT_ON_KIND = {
+    "TrainJob": "Kubeflow Trainer",
+    "JobSet": "the JobSet controller",
+    "PyTorchJob": "the Kubeflow training operator",
+    "ResourceClaim": "a DRA driver",
+    "ResourceClaimTemplate": "a DRA driver",
+}
+"""Kinds whose controller or driver runs next to the kwok provider only
+(docs/cluster-addons.md): on kind they would be stored and never become placed pods."""
+
+
+def missing_on_kind(kinds: Iterable[str]) -> str | None:
+    """Why kind cannot show what these kinds would do, or None: the kinds it lacks."""
+    lacking = sorted(k for k in set(kinds) if k in NOT_ON_KIND)
+    if not lacking:
+        return None
+    what = sorted({NOT_ON_KIND[k] for k in lacking})
+    return (
+        f"the kind cluster runs no {' and no '.join(what)}, so its "
+        f"{', '.join(lacking)} would create no placed pods; check this answer live on the "
+        "kwok cluster (`kprep cluster up`), which runs them"
+    )
 
 
 def resource_slug(resource_name: str) -> str:
@@ -270,14 +297,14 @@ def runnable_on_kind(
     kind = manifest.get("kind")
     if scale is not None and kind in ("ResourceQuota", "LimitRange"):
         _scale_policy(result, scale)
-    _rewrite_pod_specs(result, kind in ("Job", "CronJob"), placeholder, scale)
+    _rewrite_pod_specs(result, placeholder, scale)
     return result
 
 
-def _rewrite_pod_specs(value: Any, finishes: bool, placeholder: str, scale: Scale | None) -> None:
+def _rewrite_pod_specs(value: Any, placeholder: str, scale: Scale | None) -> None:
     if isinstance(value, list):
         for item in value:
-            _rewrite_pod_specs(item, finishes, placeholder, scale)
+            _rewrite_pod_specs(item, placeholder, scale)
         return
     if not isinstance(value, dict):
         return
@@ -285,7 +312,7 @@ def _rewrite_pod_specs(value: Any, finishes: bool, placeholder: str, scale: Scal
     if isinstance(spec, dict) and _is_pod_spec(spec):
         originals.record_containers(value.setdefault("metadata", {}), spec, REWRITTEN_FIELDS)
         for container in spec["containers"]:
-            _placeholder(container, placeholder, exits=finishes)
+            _placeholder(container, placeholder, exits=False)
             _scale_container(container, scale)
         for container in spec.get("initContainers") or []:
             if isinstance(container, dict):
@@ -294,9 +321,37 @@ def _rewrite_pod_specs(value: Any, finishes: bool, placeholder: str, scale: Scal
                     container, placeholder, exits=container.get("restartPolicy") != "Always"
                 )
                 _scale_container(container, scale)
+        _swap_external_volumes(value["metadata"], spec)
         return
     for item in value.values():
-        _rewrite_pod_specs(item, finishes, placeholder, scale)
+        _rewrite_pod_specs(item, placeholder, scale)
+
+
+NODE_LOCAL_VOLUMES = frozenset(
+    {"emptyDir", "configMap", "secret", "downwardAPI", "projected", "persistentVolumeClaim",
+     "ephemeral", "hostPath"}
+)  # fmt: skip
+"""Volume sources a kind node provides as kwok would treat them (a claim waits for its
+volume on both; hostPath is refused before anything is applied)."""
+
+
+def _swap_external_volumes(metadata: dict[str, Any], spec: dict[str, Any]) -> None:
+    """A volume from outside the node (an OCI `image` with the weights, an NFS export, a
+    CSI driver) would make the kubelet pull or mount what no one serves here, and the
+    pod would never start where kwok places it: it becomes an empty emptyDir, recorded
+    so live checks read the volume as written."""
+    volumes = spec.get("volumes")
+    if not isinstance(volumes, list):
+        return
+    swapped: dict[str, Any] = {}
+    for index, volume in enumerate(volumes):
+        if not isinstance(volume, dict) or "name" not in volume:
+            continue
+        if any(key not in NODE_LOCAL_VOLUMES for key in volume if key != "name"):
+            swapped[str(volume["name"])] = copy.deepcopy(volume)
+            volumes[index] = {"name": volume["name"], "emptyDir": {}}
+    if swapped:
+        originals.record_volumes(metadata, swapped)
 
 
 def _is_pod_spec(spec: dict[str, Any]) -> bool:

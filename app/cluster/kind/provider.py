@@ -27,7 +27,7 @@ import json
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ from app.cluster.kind.manifests import (
     DEFAULT_PLUGIN_IMAGE,
     NAMESPACE,
     dump_manifests,
+    missing_on_kind,
     render_manifests,
     runnable_on_kind,
 )
@@ -368,6 +369,10 @@ class KindProvider:
                 f"{running!r}: `kprep cluster down && kprep cluster up --provider kind "
                 f"--profile {profile.name}`"
             )
+
+    def lacks(self, kinds: Collection[str]) -> str | None:
+        """kind runs no training operators and no DRA driver (`manifests.missing_on_kind`)."""
+        return missing_on_kind(kinds)
 
     def runnable(self, manifest: dict[str, Any]) -> dict[str, Any] | None:
         """Containers really start on kind: placeholder images, cpu/memory scaled."""
