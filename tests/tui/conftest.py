@@ -115,6 +115,27 @@ async def settle(pilot: Any) -> None:
     raise AssertionError("workers did not settle")
 
 
+async def type_text(pilot: Any, text: str) -> None:
+    """Type `text` as key presses, in order, then wait once for the app to be idle.
+
+    The app gets the Key events `pilot.press(*text)` would send, as from a fast typist
+    (the same keys and characters, in the same order); Pilot waits for idle twice after
+    every key (at least 40 ms, up to a second each while another process keeps the CPU
+    busy), which made a typed sentence cost seconds. Keys that change screens (ctrl+r,
+    enter in a dialog) still go through `pilot.press`.
+    """
+    from textual import events
+    from textual.keys import _character_to_key
+
+    app = pilot.app
+    for char in text:
+        key = char if char.isalnum() else _character_to_key(char)
+        event = events.Key(key, char)
+        event.set_sender(app)
+        app._driver.send_message(event)
+    await pilot.pause()
+
+
 def notifications(app: Any) -> str:
     """Every notification shown so far ("title: message" lines)."""
     return "\n".join(app.shown_notifications)

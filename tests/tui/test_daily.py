@@ -23,7 +23,7 @@ from app.tui.screens.reference import ReferenceScreen
 from app.tui.screens.scenario import ScenarioScreen
 from app.tui.services import INTERVIEW
 from tests.conftest import REPO
-from tests.tui.conftest import make_course, notifications, settle
+from tests.tui.conftest import make_course, notifications, settle, type_text
 
 pytestmark = pytest.mark.tui
 
@@ -233,8 +233,8 @@ async def _palette(pilot, query: str) -> None:
     await pilot.press("ctrl+p")
     await pilot.pause()
     assert isinstance(pilot.app.screen, CommandPalette)
-    await pilot.press(*query)
-    await pilot.pause(0.5)
+    await type_text(pilot, query)
+    await settle(pilot)  # the palette's search worker has listed the matches
     await pilot.press("enter")
     await settle(pilot)
 

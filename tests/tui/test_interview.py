@@ -12,7 +12,7 @@ import pytest
 from app.paths import data_dir
 from app.progress.store import ProgressStore
 from tests.conftest import REPO
-from tests.tui.conftest import make_course, settle
+from tests.tui.conftest import make_course, settle, type_text
 
 pytestmark = pytest.mark.tui
 
@@ -71,10 +71,11 @@ async def test_a_timed_interview_from_first_question_to_scorecard(make_app, two_
         await pilot.press("ctrl+r")
         await settle(pilot)
         assert "follow-up 1/3" in str(screen.query_one("#interview-title").render())
-        await pilot.press(*"memory is unbounded", "ctrl+r")
+        await type_text(pilot, "memory is unbounded")
+        await pilot.press("ctrl+r")
         await settle(pilot)
         assert "follow-up 2/3" in str(screen.query_one("#interview-title").render())
-        await pilot.press(*"half an answ")
+        await type_text(pilot, "half an answ")
 
         clock.now += 200  # the question's five minutes are up
         await wait_for_tick(pilot)
@@ -166,7 +167,8 @@ async def test_the_review_queue_drills_a_follow_up_and_empties(make_app, two_sce
         await settle(pilot)
         drill = app.screen
         assert isinstance(drill, ReviewFollowUpScreen)
-        await pilot.press(*"Burstable when requests are below limits", "ctrl+r")
+        await type_text(pilot, "Burstable when requests are below limits")
+        await pilot.press("ctrl+r")
         await settle(pilot)
         assert "Model answer" in str(drill.query_one("#review-model").render())
         await pilot.press("3")
@@ -228,7 +230,8 @@ async def test_practice_follow_ups_mark_covered_key_points_and_store_them(make_a
             "With no memory limit the container can use all of the node's memory until the "
             "OOM killer steps in. Without a CPU limit it is never throttled."
         )
-        await pilot.press(*answer, "ctrl+r")
+        await type_text(pilot, answer)
+        await pilot.press("ctrl+r")
         await settle(pilot)
         model = str(followup.query_one("#followup-model").render())
         assert "✓" in model and "suggested" in model

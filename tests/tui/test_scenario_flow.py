@@ -14,7 +14,7 @@ from app.tui.screens.followup import FollowUpScreen
 from app.tui.screens.reference import ReferenceScreen
 from app.tui.screens.scenario import ScenarioScreen
 from tests.conftest import REPO
-from tests.tui.conftest import notifications, settle
+from tests.tui.conftest import notifications, settle, type_text
 
 pytestmark = pytest.mark.tui
 
@@ -196,7 +196,8 @@ async def test_follow_ups_after_passing_with_self_grades(make_app):
         await pilot.pause()
         followup = app.screen
         assert isinstance(followup, FollowUpScreen)
-        await pilot.press(*"no memory cap", "ctrl+r")
+        await type_text(pilot, "no memory cap")
+        await pilot.press("ctrl+r")
         await pilot.pause()
         model = str(followup.query_one("#followup-model").render())
         assert "Key points" in model and "Model answer" in model

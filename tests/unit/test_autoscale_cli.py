@@ -18,19 +18,15 @@ from app.course.loader import Course
 from app.course.models import Check
 from app.grading.autoscale_checks import AutoscaleGrader, autoscale_variables
 from tests.conftest import REPO
+from tests.inprocess import run_kprep
 
 ML = REPO / "answers/hpa-ml-serving/answer.yaml"
 ML_STARTER = REPO / "scenarios/hpa-ml-serving/starter.yaml"
 
 
 def kprep(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", "autoscale", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
-    )
+    """`kprep autoscale *args`, in this process (the process boundary is tested below)."""
+    return run_kprep("autoscale", *args, cwd=REPO)
 
 
 # --- the command -------------------------------------------------------------------

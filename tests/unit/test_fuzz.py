@@ -1,7 +1,8 @@
 """Property: the grader never raises, whatever text or bytes it is given.
 
 Derandomized (the same examples on every run) with fixed example counts, so CI
-spends a bounded time here (about two minutes on 2 cores). The mutation tests
+spends a bounded time here (about two minutes on 2 cores); `make check-fast` runs a
+tenth of them (`tests.conftest.examples`, HYPOTHESIS_PROFILE=fast). The mutation tests
 take every scenario's reference answer and replace one subtree with a value of
 another type, a YAML tag or an extreme number: the report must come back, with
 no `internal` error, and render in every format. What they found is kept below
@@ -25,12 +26,18 @@ from app.course.loader import Course
 from app.grading import render
 from app.grading.engine import Grader
 from app.grading.report import Report
-from tests.conftest import REPO
+from tests.conftest import REPO, examples
 
 YAMLISH = st.text(
     alphabet=st.sampled_from(list("abk:- \n\t[]{}&*!|>'\"#%@`,?.0123456789")), max_size=300
 )
 FIXTURE_OK = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+PROPERTY: dict[str, Any] = {
+    "deadline": None,
+    "suppress_health_check": FIXTURE_OK,
+    "derandomize": True,
+}
+"""Every property's settings but its example count (`examples`)."""
 COURSE = Course(REPO)
 SCENARIOS = COURSE.scenario_ids()
 _GRADERS: dict[str, Grader] = {}
@@ -65,7 +72,7 @@ def grader():
     return grader_for("gpu-limits")
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=FIXTURE_OK, derandomize=True)
+@settings(max_examples=examples(300), **PROPERTY)
 @given(text=st.one_of(st.text(max_size=400), YAMLISH))
 def test_grade_text_never_raises(grader, text):
     report = grader.grade_text_here(text, "fuzz.yaml")
@@ -73,13 +80,13 @@ def test_grade_text_never_raises(grader, text):
     assert report.passed is False or not report.errors
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=FIXTURE_OK, derandomize=True)
+@settings(max_examples=examples(150), **PROPERTY)
 @given(raw=st.binary(max_size=300))
 def test_grade_bytes_never_raises(grader, raw):
     assert_sound(grader.grade_bytes_here(raw, "fuzz.yaml"))
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=FIXTURE_OK, derandomize=True)
+@settings(max_examples=examples(100), **PROPERTY)
 @given(
     data=st.recursive(
         st.none() | st.booleans() | st.integers() | st.text(max_size=10),
@@ -188,14 +195,14 @@ def mutated_answers(draw: st.DrawFn) -> tuple[str, str]:
     return scenario_id, text.replace(MARKER, draw(YAML_SNIPPETS), 1)
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=FIXTURE_OK, derandomize=True)
+@settings(max_examples=examples(600), **PROPERTY)
 @given(case=mutated_answers())
 def test_every_reference_answer_survives_any_mutation(case):
     scenario_id, text = case
     assert_sound(grader_for(scenario_id).grade_text_here(text, "mutated.yaml"))
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=FIXTURE_OK, derandomize=True)
+@settings(max_examples=examples(200), **PROPERTY)
 @given(case=mutated_answers(), cut=st.integers(0, 400))
 def test_truncated_mutations_survive(case, cut):
     scenario_id, text = case
@@ -226,6 +233,12 @@ FOUND = [
     # KeyError in PyYAML's bool constructor, AttributeError in its timestamp constructor.
     ("gpu-limits", ("spec", "replicas"), "!!bool maybe"),
     ("gpu-limits", ("spec", "replicas"), "!!timestamp nope"),
+    # TypeError: unhashable type (a volume's name made a set by a tag) in the pod rules.
+    (
+        "vllm-tensor-parallel",
+        ("spec", "template", "spec", "volumes", 0, "name"),
+        "!!set {a, b}",
+    ),
 ]
 
 

@@ -13,6 +13,7 @@ import yaml
 from app.authoring.lint import lint_course
 from app.course.loader import Course, CourseError
 from tests.conftest import REPO
+from tests.inprocess import run_kprep
 
 
 @pytest.fixture
@@ -119,13 +120,8 @@ def test_new_scaffold_is_flagged_until_filled(mini_course):
 
 
 def lint_cli(root: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", "scenarios", "lint", "--course", str(root), *extra],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=300,
-    )
+    """`kprep scenarios lint`, in this process (the scaffold test above runs the process)."""
+    return run_kprep("scenarios", "lint", "--course", str(root), *extra, cwd=REPO)
 
 
 def test_scaffold_placeholders_are_each_named(mini_course):

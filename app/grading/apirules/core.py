@@ -284,7 +284,12 @@ def _validate_pod_basics(spec: dict[str, Any], path: PathT) -> list[RuleError]:
     errors: list[RuleError] = []
     if not spec.get("containers"):
         errors.append(err((*path, "containers"), "Required value"))
-    volumes = {v.get("name") for v in as_list(spec.get("volumes")) if isinstance(v, dict)}
+    # Names only: a YAML tag can make a name a set or a map, which a set cannot hold.
+    volumes = {
+        v["name"]
+        for v in as_list(spec.get("volumes"))
+        if isinstance(v, dict) and isinstance(v.get("name"), str)
+    }
     for section in ("initContainers", "containers"):
         for i, container in enumerate(as_list(spec.get(section))):
             if not isinstance(container, dict):
