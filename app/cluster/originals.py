@@ -7,7 +7,7 @@ what the API server filled in, so the rewrite records what it changed and the li
 grader calls `restore` on every object and pod it reads back. On a provider that
 rewrites nothing (kwok) there is no record and `restore` returns the object as is.
 
-Two records, both annotations:
+Three records, all annotations:
 
 - `kprep.dev/original-containers` on the metadata beside each rewritten pod spec (a
   Pod's own, or a template's, so every pod created from the template carries it):
