@@ -526,24 +526,23 @@ def _container(name: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def test_runnable_on_kind_deployment_keeps_running() -> None:
-    deployment: dict[str, Any] = {
+def _deployment(pod_spec: dict[str, Any], **template: Any) -> dict[str, Any]:
+    return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": "serve"},
-        "spec": {
-            "template": {
-                "spec": {
-                    "nodeSelector": {"gpu-type": "a100"},
-                    "initContainers": [
-                        _container("fetch"),
-                        _container("proxy", restartPolicy="Always"),
-                    ],
-                    "containers": [_container("server")],
-                }
-            }
-        },
+        "spec": {"template": {**template, "spec": pod_spec}},
     }
+
+
+def test_runnable_on_kind_deployment_keeps_running() -> None:
+    deployment = _deployment(
+        {
+            "nodeSelector": {"gpu-type": "a100"},
+            "initContainers": [_container("fetch"), _container("proxy", restartPolicy="Always")],
+            "containers": [_container("server")],
+        }
+    )
     rewritten = runnable_on_kind(deployment)
     assert deployment["spec"]["template"]["spec"]["containers"][0]["image"].startswith("nvcr")
     spec = rewritten["spec"]["template"]["spec"]
@@ -634,17 +633,10 @@ def test_runnable_on_kind_external_volumes_become_empty_dirs_read_back_as_writte
     weights = {"name": "weights", "image": {"reference": "registry.example.com/w:1"}}
     shm = {"name": "shm", "emptyDir": {"medium": "Memory"}}
     nfs = {"name": "data", "nfs": {"server": "nfs.internal", "path": "/x", "readOnly": True}}
-    deployment = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "server"},
-        "spec": {
-            "template": {
-                "metadata": {"labels": {"app": "server"}},
-                "spec": {"containers": [_container("server")], "volumes": [weights, shm, nfs]},
-            }
-        },
-    }
+    deployment = _deployment(
+        {"containers": [_container("server")], "volumes": [weights, shm, nfs]},
+        metadata={"labels": {"app": "server"}},
+    )
     runnable = runnable_on_kind(deployment)
     template = runnable["spec"]["template"]
     assert template["spec"]["volumes"] == [
