@@ -27,7 +27,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from app.cluster.kube import Kube
+from app.cluster.kube import ApiError, Kube
 from app.k8s.pods import expected_pods
 from app.live import gang
 
@@ -99,12 +99,7 @@ def decided(pod: dict[str, Any], held: dict[str, dict[str, str]]) -> bool:
     """Bound, refused by the scheduler (not merely gated), or held back by its gang."""
     if (pod.get("spec") or {}).get("nodeName") or pod["metadata"]["name"] in held:
         return True
-    return any(
-        c.get("type") == "PodScheduled"
-        and c.get("status") == "False"
-        and not gang.stale_gated(pod, c)
-        for c in (pod.get("status") or {}).get("conditions") or []
-    )
+    return gang.refused(pod)
 
 
 def release_in_turns(
@@ -132,12 +127,17 @@ def release_in_turns(
     for pod in turns(pods, owner_order):
         name = pod["metadata"]["name"]
         gates = [g for g in pod["spec"].get("schedulingGates") or [] if g.get("name") != GATE]
-        kube.request(
-            "PATCH",
-            f"{path}/{name}",
-            body=[{"op": "replace", "path": "/spec/schedulingGates", "value": gates}],
-            content_type="application/json-patch+json",
-        )
+        try:
+            kube.request(
+                "PATCH",
+                f"{path}/{name}",
+                body=[{"op": "replace", "path": "/spec/schedulingGates", "value": gates}],
+                content_type="application/json-patch+json",
+            )
+        except ApiError as exc:
+            if exc.status == 404:
+                continue  # gone meanwhile (its controller replaced it): nothing to release
+            raise
         until = min(deadline, time.monotonic() + DECISION_SECONDS)
         while time.monotonic() < until and not (cancel is not None and cancel.is_set()):
             current = kube.get(f"{path}/{name}")

@@ -59,16 +59,22 @@ def min_count(group: dict[str, Any]) -> int | None:
     return value if isinstance(value, int) else None
 
 
+def refused(pod: dict[str, Any]) -> bool:
+    """Whether the scheduler said no to the pod (PodScheduled=False that is not a stale
+    `SchedulingGated` left from a gate since removed)."""
+    return any(
+        c.get("type") == "PodScheduled" and c.get("status") == "False" and not stale_gated(pod, c)
+        for c in (pod.get("status") or {}).get("conditions") or []
+    )
+
+
 def _waiting_for_scheduler(pod: dict[str, Any]) -> bool:
     """Not bound, not nominated and no PodScheduled verdict yet."""
     spec = pod.get("spec") or {}
     status = pod.get("status") or {}
     if spec.get("nodeName") or status.get("nominatedNodeName"):
         return False
-    return not any(
-        c.get("type") == "PodScheduled" and c.get("status") == "False" and not stale_gated(pod, c)
-        for c in status.get("conditions") or []
-    )
+    return not refused(pod)
 
 
 def stale_gated(pod: dict[str, Any], condition: dict[str, Any]) -> bool:

@@ -84,3 +84,38 @@ def test_a_released_pod_is_decided_when_bound_refused_or_held_not_while_still_ma
     bound = _pod("team-a", 0)
     bound["spec"]["nodeName"] = "a100-full-0"
     assert arrival.decided(bound, {})
+
+
+class _Kube:
+    """Serves gated pods; one of them vanishes before its release (404 on the patch)."""
+
+    def __init__(self, pods: list[dict[str, Any]], gone: str) -> None:
+        self.pods = {p["metadata"]["name"]: p for p in pods}
+        self.gone = gone
+        self.released: list[str] = []
+
+    def get(self, path: str) -> dict[str, Any]:
+        name = path.rsplit("/", 1)[-1]
+        if name in self.pods:
+            return self.pods[name]
+        return {"items": list(self.pods.values())}
+
+    def request(self, method: str, path: str, **kwargs: Any) -> None:
+        from app.cluster.kube import ApiError
+
+        name = path.rsplit("/", 1)[-1]
+        if name == self.gone:
+            raise ApiError(404, {"reason": "NotFound", "message": f"pods {name} not found"})
+        self.released.append(name)
+        self.pods[name]["spec"] = {"nodeName": "n0"}  # bound at once
+
+
+def test_a_pod_gone_before_its_turn_is_skipped_and_the_rest_released() -> None:
+    import time
+
+    pods = [_pod("a", 0), _pod("a", 1), _pod("b", 0)]
+    kube = _Kube(pods, gone="a-0-x")
+    job_a, job_b = _job("a"), _job("b")
+    job_a["spec"]["parallelism"], job_b["spec"]["parallelism"] = 2, 1
+    arrival.release_in_turns(kube, "ns", [job_a, job_b], time.monotonic() + 5)  # type: ignore[arg-type]
+    assert kube.released == ["b-0-x", "a-1-x"]
