@@ -277,7 +277,8 @@ def observe(
     }
     events = kube.get(f"/api/v1/namespaces/{namespace}/events").get("items") or []
     observation.nodes = [_node_view(n) for n in nodes]
-    observation.services, pods = services_listed(kube, namespace, pods, deadline, pods_start)
+    observation.services, pods, behind = services_listed(kube, namespace, pods, pods_start, cancel)
+    observation.problems.extend(behind)
     # As the answer wrote them: on kind the applied pods run a placeholder, and the
     # rendezvous views read the commands and env the candidate wrote.
     limit_defaults = _limit_defaults(planned)

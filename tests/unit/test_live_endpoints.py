@@ -45,3 +45,64 @@ def test_unbound_and_unselected_pods_are_not_waited_for() -> None:
     other["metadata"]["labels"] = {"app": "other"}
     pods = [_pod("w-0", "Pending", None), other]
     assert listed(_service(), pods, pods_start=False)
+
+
+def test_on_kwok_a_pod_started_late_on_purpose_is_not_waited_for() -> None:
+    # Autoscaling runs annotate pods that kwok starts after a delay: they are not late.
+    slow = _pod("w-1", "Pending", "n1")
+    slow["metadata"]["annotations"] = {"kprep.dev/start-after": "20s"}
+    assert listed(_service(), [slow], pods_start=False)
+
+
+class _Kube:
+    """Serves a namespace whose EndpointSlices never catch up, counting the reads."""
+
+    def __init__(self, pods: list[dict[str, Any]]) -> None:
+        self.pods = pods
+        self.reads = 0
+
+    def get(self, path: str) -> dict[str, Any]:
+        self.reads += 1
+        if path.endswith("/services"):
+            service = {"metadata": {"name": "w"}, "spec": {"selector": {"app": "w"}}}
+            return {"items": [service]}
+        if path.endswith("/pods"):
+            return {"items": self.pods}
+        return {"items": []}
+
+
+def test_a_service_still_behind_when_the_wait_ends_is_reported_not_hidden(
+    monkeypatch: Any,
+) -> None:
+    from app.live import endpoints
+
+    monkeypatch.setattr(endpoints, "ENDPOINTS_SECONDS", 0.3)
+    monkeypatch.setattr(endpoints, "POLL_SECONDS", 0.05)
+    kube = _Kube([_pod("w-0", "Pending", "n0")])
+    services, pods, problems = endpoints.services_listed(
+        kube,  # type: ignore[arg-type]
+        "ns",
+        kube.pods,
+        pods_start=False,
+    )
+    assert kube.reads > 3  # it polled rather than giving up at once
+    assert [s["name"] for s in services] == ["w"]
+    assert len(problems) == 1 and "w-0" in problems[0] and "Service w" in problems[0]
+
+
+def test_a_cancelled_wait_returns_at_once_without_blaming_the_cluster() -> None:
+    import threading
+
+    from app.live import endpoints
+
+    cancel = threading.Event()
+    cancel.set()
+    kube = _Kube([_pod("w-0", "Pending", "n0")])
+    _, _, problems = endpoints.services_listed(
+        kube,  # type: ignore[arg-type]
+        "ns",
+        kube.pods,
+        pods_start=False,
+        cancel=cancel,
+    )
+    assert problems == [] and kube.reads == 2
