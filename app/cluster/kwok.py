@@ -25,7 +25,6 @@ files and component logs in `work/clusters/kprep/`).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -44,7 +43,7 @@ from app.cluster.addons import ClusterAddons
 from app.cluster.crds import install_crds, profile_crds
 from app.cluster.errors import ClusterError, ClusterNotRunning, ClusterUnreachable
 from app.cluster.host_processes import pid_files, runs_under, terminate
-from app.cluster.kube import ApiError, Kube
+from app.cluster.kube import Kube
 from app.cluster.kwok_binaries import (
     K8S_VERSION,
     default_bin_dir,
@@ -52,9 +51,14 @@ from app.cluster.kwok_binaries import (
     ports_in_use,
 )
 from app.cluster.kwok_nodes import (
+    LEASES_PATH,
     NODE_RESOURCE,
-    SPEC_ANNOTATION,
+    lease_path,
+    leases_not_current,
     node_manifest,
+    node_update,
+    status_update,
+    wait_gone,
 )
 from app.cluster.nodes import NodeRow, node_ready, node_rows
 from app.cluster.profiles import Profile
@@ -339,7 +343,14 @@ class KwokProvider:
             ) from exc
 
     def apply_profile(self, kube: Kube, profile: Profile, *, echo: Echo = print) -> None:
-        """Make the cluster's nodes exactly the profile's (create, recreate, delete)."""
+        """Make the cluster's nodes exactly the profile's (create, update, delete).
+
+        A node the profile keeps under the same name is updated in place, never recreated:
+        kwok plays a node's pods only while it holds the node's Lease, and a recreated
+        node would inherit the old node's Lease, which the garbage collector then deletes;
+        kwok makes a new one only a renew interval (50 s) later, and meanwhile the node's
+        pods stay Pending. For the same reason a deleted node's Lease goes with it.
+        """
         wanted = {n.name: node_manifest(n, profile) for n in profile.nodes}
         existing = {
             str(n["metadata"]["name"]): n for n in kube.get(NODE_RESOURCE.path()).get("items") or []
@@ -347,54 +358,37 @@ class KwokProvider:
         removed = [name for name in existing if name not in wanted]
         for name in removed:
             kube.delete(NODE_RESOURCE.path(name=name), grace_seconds=0)
-        created = 0
+            wait_gone(kube, NODE_RESOURCE.path(name=name))
+            kube.delete(lease_path(name))
+        created = updated = 0
         for name, manifest in wanted.items():
             current = existing.get(name)
-            digest = manifest["metadata"]["annotations"][SPEC_ANNOTATION]
-            if current is not None:
-                have = ((current.get("metadata") or {}).get("annotations") or {}).get(
-                    SPEC_ANNOTATION
+            if current is None:
+                kube.delete(lease_path(name))  # a Lease left by an earlier node of that name
+                kube.request("POST", NODE_RESOURCE.path(), body=manifest)
+                created += 1
+            elif node_update(current, manifest) is None:
+                continue
+            else:
+                kube.request(
+                    "PATCH",
+                    NODE_RESOURCE.path(name=name),
+                    body=node_update(current, manifest),
+                    content_type="application/merge-patch+json",
                 )
-                allocatable = (current.get("status") or {}).get("allocatable") or {}
-                if have == digest and all(
-                    allocatable.get(k) == v for k, v in manifest["status"]["allocatable"].items()
-                ):
-                    continue
-                kube.delete(NODE_RESOURCE.path(name=name), grace_seconds=0)
-                self._wait_gone(kube, NODE_RESOURCE.path(name=name))
-            kube.request("POST", NODE_RESOURCE.path(), body=manifest)
+                updated += 1
             # Status on create is kept for Nodes today; patching the subresource makes sure.
             kube.request(
                 "PATCH",
                 NODE_RESOURCE.path(name=name, subresource="status"),
-                body={
-                    "status": {
-                        "capacity": manifest["status"]["capacity"],
-                        "allocatable": manifest["status"]["allocatable"],
-                    }
-                },
+                body=status_update(current, manifest),
                 content_type="application/merge-patch+json",
             )
-            created += 1
-        if created or removed:
+        if created or updated or removed:
             echo(
-                f"nodes: {created} created, {len(removed)} removed "
+                f"nodes: {created} created, {updated} updated, {len(removed)} removed "
                 f"(profile {profile.name!r}: {len(wanted)} nodes)"
             )
-
-    @staticmethod
-    def _wait_gone(kube: Kube, path: str, timeout: float = 10.0) -> None:
-        def gone() -> bool:
-            try:
-                kube.get(path)
-            except ApiError as exc:
-                if exc.status == 404:
-                    return True
-                raise
-            return False
-
-        with contextlib.suppress(WaitTimeout):
-            poll_until(gone, timeout=timeout)
 
     def _wait_nodes_ready(self, kube: Kube, profile: Profile) -> None:
         wanted = {n.name for n in profile.nodes}
@@ -406,12 +400,29 @@ class KwokProvider:
             missing[:] = sorted(wanted - ready)
             return not missing
 
+        def all_leased() -> bool:
+            nodes = [
+                n
+                for n in kube.get(NODE_RESOURCE.path()).get("items") or []
+                if n["metadata"]["name"] in wanted
+            ]
+            leases = kube.get(LEASES_PATH).get("items") or []
+            missing[:] = leases_not_current(nodes, leases)
+            stale = {str(lease["metadata"]["name"]) for lease in leases} & set(missing)
+            for name in stale:
+                kube.delete(lease_path(name))
+            return not missing
+
         try:
             poll_until(all_ready, timeout=self.ready_timeout, interval=0.2)
+            # Ready is not enough: kwok plays a node's pods only while it holds the node's
+            # Lease, and a recreated node's old Lease is about to be garbage-collected.
+            poll_until(all_leased, timeout=self.ready_timeout, interval=0.2)
         except WaitTimeout as exc:
             raise ClusterError(
-                f"nodes not Ready after {int(self.ready_timeout)}s: {', '.join(missing)}; "
-                f"is the kwok controller running? log: {self.log_file('kwok-controller')}"
+                f"nodes not Ready (or their Leases not held) after {int(self.ready_timeout)}s: "
+                f"{', '.join(missing)}; is the kwok controller running? "
+                f"log: {self.log_file('kwok-controller')}"
             ) from exc
 
     def ensure_profile(self, profile: Profile, *, echo: Echo = print) -> None:

@@ -215,3 +215,70 @@ def test_down_stops_the_add_ons_before_the_control_plane(
     monkeypatch.setattr(provider, "_kill_components", lambda: calls.append("control plane"))
     provider.down()
     assert calls == ["addons", "control plane"]
+
+
+def _running(manifest: dict, uid: str = "u-1") -> dict:
+    """A node as the API server returns it after kprep created it from `manifest`."""
+    import copy
+
+    node = copy.deepcopy(manifest)
+    node["metadata"]["uid"] = uid
+    return node
+
+
+def test_a_node_the_next_profile_keeps_is_updated_in_place_not_recreated() -> None:
+    default, sharing = load_profile("default", REPO), load_profile("sharing", REPO)
+    cpu_default = next(n for n in default.nodes if n.name == "cpu-0")
+    cpu_sharing = next(n for n in sharing.nodes if n.name == "cpu-0")
+    before = _running(kwok_nodes.node_manifest(cpu_sharing, sharing))
+    before["metadata"]["labels"]["left-over"] = "x"
+    after = kwok_nodes.node_manifest(cpu_default, default)
+    patch = kwok_nodes.node_update(before, after)
+    assert patch is not None
+    labels = patch["metadata"]["labels"]
+    assert labels["left-over"] is None  # a label the new profile lacks is removed
+    assert labels[kwok_nodes.PROFILE_LABEL] == "default"
+    assert (
+        patch["metadata"]["annotations"][kwok_nodes.SPEC_ANNOTATION]
+        == after["metadata"]["annotations"][kwok_nodes.SPEC_ANNOTATION]
+    )
+    # the same node, already the profile's: nothing to do
+    assert kwok_nodes.node_update(_running(after), after) is None
+
+
+def test_a_gpu_node_reshaped_loses_the_old_devices_and_taints() -> None:
+    default, mixed = load_profile("default", REPO), load_profile("mixed-vendors", REPO)
+    gpu = default.nodes[0]
+    before = _running(kwok_nodes.node_manifest(gpu, default))
+    other = next(n for n in mixed.nodes if n.gpu_resource != gpu.gpu_resource)
+    after = kwok_nodes.node_manifest(other, mixed)
+    after["metadata"]["name"] = before["metadata"]["name"]
+    patch = kwok_nodes.node_update(before, after)
+    assert patch is not None
+    assert patch["spec"]["taints"] == after["spec"].get("taints")
+    status = kwok_nodes.status_update(before, after)["status"]
+    for field in ("capacity", "allocatable"):
+        assert status[field][gpu.gpu_resource] is None
+        assert status[field][other.gpu_resource] == after["status"][field][other.gpu_resource]
+    # a new node: the manifest's status as is
+    assert (
+        kwok_nodes.status_update(None, after)["status"]["capacity"] == after["status"]["capacity"]
+    )
+
+
+def test_a_lease_left_by_an_earlier_node_of_that_name_is_not_current() -> None:
+    nodes = [
+        {"metadata": {"name": "cpu-0", "uid": "new"}},
+        {"metadata": {"name": "cpu-1", "uid": "b"}},
+        {"metadata": {"name": "gpu-0", "uid": "c"}},
+        {"metadata": {"name": "gpu-1", "uid": "d"}},
+    ]
+
+    def lease(name: str, uid: str | None) -> dict:
+        owners = [{"kind": "Node", "name": name, "uid": uid}] if uid else []
+        return {"metadata": {"name": name, "ownerReferences": owners}}
+
+    leases = [lease("cpu-0", "old"), lease("cpu-1", "b"), lease("gpu-0", None)]
+    # cpu-0's belongs to the node it replaced; gpu-1 has none yet; gpu-0's owner is
+    # set by kwok on its next renewal (it is the node's own, made before the owner was known)
+    assert kwok_nodes.leases_not_current(nodes, leases) == ["cpu-0", "gpu-1"]
