@@ -62,8 +62,8 @@ STUCK_REASONS = frozenset(
 )
 """A container waiting for one of these will not start by waiting longer."""
 STARTING_SETTLE_FACTOR = 3
-"""Where containers really start (kind) the settle bound is this many times longer (12
-pods took 15 s to start on a loaded 2-core machine); a stuck pod still settles at once."""
+"""Where containers start (kind) the settle bound is this many times longer (12 pods took 15 s
+on a loaded 2-core machine); a stuck pod still settles at once."""
 BOUND_GRACE_SECONDS = 3.0
 """kwok: a pod bound this long counts as placed even before kwok marks it Running."""
 
@@ -271,14 +271,13 @@ def observe(
             break
         time.sleep(POLL_SECONDS)
     observation = Observation(problems=problems, seconds=time.monotonic() - start)
+    observation.services, pods, late = services_listed(kube, namespace, pods, pods_start, cancel)
     nodes = profile_nodes(kube.get("/api/v1/nodes").get("items") or [])
     profile_names = {
         str(n["metadata"]["name"]): profile_name(n) for n in nodes if n.get("metadata")
     }
     events = kube.get(f"/api/v1/namespaces/{namespace}/events").get("items") or []
-    observation.nodes = [_node_view(n) for n in nodes]
-    observation.services, pods, behind = services_listed(kube, namespace, pods, pods_start, cancel)
-    observation.problems.extend(behind)
+    observation.nodes, observation.problems = [_node_view(n) for n in nodes], problems + late
     # As the answer wrote them: on kind the applied pods run a placeholder, and the
     # rendezvous views read the commands and env the candidate wrote.
     limit_defaults = _limit_defaults(planned)
