@@ -9,7 +9,9 @@ Textual (a test asserts it) or the Kubernetes client.
 from __future__ import annotations
 
 import importlib
+import json
 import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -103,7 +105,7 @@ def main_group(ctx: click.Context, course: Path | None, workspace: Path | None) 
     if course is not None:
         os.environ["KPREP_COURSE"] = str(course)
     if ctx.invoked_subcommand is None:
-        from app.cli_app import open_home
+        from app.cli_app import open_home  # deferred: start-up cost, like _LAZY
 
         ctx.invoke(open_home)
 
@@ -181,6 +183,7 @@ def check(
     live cluster was unavailable, else 1 if any answer falls short (a failure
     inside the grader counts), else 0.
     """
+    # deferred: start-up cost, the grader (CEL, YAML) loads only for `kprep check`
     from app.course.loader import CourseError
     from app.grading.engine import Grader
     from app.grading.render import write_report_files
@@ -208,6 +211,7 @@ def check(
     if live or fmt == "junit" or json_file or junit_file:
         reports = list(graded)
         if live:
+            # deferred: start-up cost, only --live loads the Kubernetes client
             from app.live.attempt import run_live_checks
 
             reports, cluster_failed = run_live_checks(
@@ -249,6 +253,7 @@ def _grade_files(
 ) -> Iterator[Any]:
     """Reports for `files`, in order; a file that cannot be read gets a report saying so
     (and its name goes into `unreadable`)."""
+    # deferred: start-up cost, only `kprep check` reads answers
     from app.grading.report import Diagnostic, Report
     from app.yamlmap import MAX_BYTES, UnreadableFile, read_regular_file
 
@@ -273,20 +278,20 @@ def _grade_files(
         content, name = next(answers())
         yield content if isinstance(content, Report) else grader.grade_bytes(content, name)
         return
-    from app.grading.sandbox import default_jobs
+    from app.grading.sandbox import default_jobs  # deferred: start-up cost (worker pool)
 
     yield from grader.grade_many(answers(), min(jobs or default_jobs(), len(files)))
 
 
 def _print_reports(reports: list[Any], fmt: str) -> None:
-    from app.grading import render
+    from app.grading import render  # deferred: start-up cost, only `kprep check` prints reports
 
     if fmt == "json":
         render.render_json(reports, sys.stdout)
     elif fmt == "junit":
         render.render_junit(reports, sys.stdout)
     else:
-        from rich.console import Console
+        from rich.console import Console  # deferred: start-up cost, Rich only for text
 
         render.render_text(reports, Console(soft_wrap=True))
 
@@ -303,8 +308,6 @@ def scenarios() -> None:
 @click.pass_context
 def scenarios_list(ctx: click.Context, fmt: str) -> None:
     """List the course's scenarios by track."""
-    import json
-
     course = course_from(ctx)
     found, errors = course.load_all()
     if fmt == "json":
@@ -323,6 +326,7 @@ def scenarios_list(ctx: click.Context, fmt: str) -> None:
                 )
             )
     else:
+        # deferred: start-up cost, Rich loads only for a table
         from rich import box
         from rich.console import Console
         from rich.table import Table
@@ -357,7 +361,7 @@ def scenarios_list(ctx: click.Context, fmt: str) -> None:
 @click.pass_context
 def scenarios_lint(ctx: click.Context, lint_course_dir: Path | None) -> None:
     """Check every scenario: schema, CEL, lesson links, reference answers, wrong answers."""
-    from app.authoring.lint import lint_course
+    from app.authoring.lint import lint_course  # deferred: start-up cost, lint loads the grader
 
     if lint_course_dir is not None:
         ctx.obj["course"] = lint_course_dir
@@ -392,6 +396,7 @@ def scenarios_show_wrong(
     What lint grades to prove the check can fail; grade it with `kprep check` to see why
     a check does not fail on it.
     """
+    # deferred: start-up cost, the loader (YAML, schemas) loads only for the command using it
     from app.authoring.patch import PatchError, apply_patch
     from app.course.loader import CourseError
 
@@ -436,8 +441,7 @@ def scenarios_show_wrong(
 @click.pass_context
 def scenarios_new(ctx: click.Context, scenario_id: str, track: str) -> None:
     """Scaffold scenarios/ID and answers/ID; lint flags them until they are filled in."""
-    import re
-
+    # deferred: start-up cost, the loader (YAML, schemas) loads only for the command using it
     from app.authoring.scaffold import scaffold
     from app.course.loader import CourseError
 

@@ -7,9 +7,12 @@ Textual is imported only inside the commands that open the app, so
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,7 @@ import click
 
 from app.cli_common import course_from, fail_usage
 from app.exitcodes import ExitCode
+from app.paths import data_dir, default_course_dir
 
 EXIT_AFTER_MOUNT_ENV = "KPREP_EXIT_AFTER_MOUNT"
 """The start-up benchmark: `1` exits once the first screen is painted, `ready` once it
@@ -24,8 +28,6 @@ shows its content (the home screen's course loaded)."""
 
 
 def _workspace_dir(ctx: click.Context) -> Path:
-    from app.paths import data_dir
-
     chosen = ctx.obj.get("workspace") if ctx.obj else None
     return Path(chosen).expanduser() if chosen else data_dir() / "workspace"
 
@@ -33,8 +35,6 @@ def _workspace_dir(ctx: click.Context) -> Path:
 def _course_dir(ctx: click.Context) -> Path:
     """The course folder, checked without importing the loader (it is not needed to paint
     the home screen; the app loads the course in a worker)."""
-    from app.paths import default_course_dir
-
     chosen = ctx.obj.get("course") if ctx.obj else None
     folder = Path(chosen) if chosen else default_course_dir()
     if not (folder / "scenarios").is_dir():
@@ -43,15 +43,13 @@ def _course_dir(ctx: click.Context) -> Path:
 
 
 def _run_app(ctx: click.Context, kind: str, target: str | None = None, course: Any = None) -> None:
-    import gc
-
     # Textual, Rich and our modules live as long as the process: import them with the
     # collector off, then freeze them out of its reach. Otherwise the full collections
     # during start-up walk every module object, a quarter of the time to the first screen.
     # Garbage made from here on is collected as usual.
     gc.disable()
     try:
-        from app.tui.app import KprepApp, Start
+        from app.tui.app import KprepApp, Start  # deferred: start-up cost (Textual)
     finally:
         gc.freeze()
         gc.enable()
@@ -129,8 +127,8 @@ def progress(ctx: click.Context, fmt: str, output: Path | None) -> None:
 
     With --format html, write a self-contained page to OUTPUT.
     """
+    # deferred: start-up cost, `kprep` (home) imports this module before its first screen
     from app.course.catalog import catalog_or_none
-    from app.paths import data_dir
     from app.progress.course_index import load_index
     from app.progress.records import ProgressError
     from app.progress.store import ProgressStore
@@ -157,7 +155,7 @@ def progress(ctx: click.Context, fmt: str, output: Path | None) -> None:
                 due = _due_items(ctx, store)
                 interviews = store.interviews()
             else:
-                from app.progress.export import progress_report
+                from app.progress.export import progress_report  # deferred: start-up cost
 
                 data = progress_report(summary, store, _follow_ups(ctx))
         except ProgressError as exc:
@@ -168,7 +166,7 @@ def progress(ctx: click.Context, fmt: str, output: Path | None) -> None:
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
     elif fmt == "html":
-        from app.progress.export import render_html
+        from app.progress.export import render_html  # deferred: start-up cost
 
         assert output is not None
         try:
@@ -186,16 +184,14 @@ def progress(ctx: click.Context, fmt: str, output: Path | None) -> None:
 
 def _follow_ups(ctx: click.Context) -> dict[str, tuple[str, ...]]:
     """Each scenario's follow-up questions (loads the course: only for reviews and exports)."""
-    from app.course.loader import Course
+    from app.course.loader import Course  # deferred: start-up cost (YAML, schemas)
 
     found, _errors = Course(_course_dir(ctx)).load_all()
     return {s.id: tuple(f.question for f in s.follow_ups) for s in found}
 
 
 def _due_items(ctx: click.Context, store: Any, until: float | None = None) -> list[Any]:
-    from datetime import UTC, datetime
-
-    from app.progress.queue import review_queue
+    from app.progress.queue import review_queue  # deferred: start-up cost
 
     due = store.due_reviews(until)
     if not due:
@@ -207,6 +203,7 @@ def _due_items(ctx: click.Context, store: Any, until: float | None = None) -> li
 
 
 def _print_reviews(due: list[Any], interviews: list[dict[str, Any]]) -> None:
+    # deferred: start-up cost, Rich loads only to print tables
     from rich.console import Console
     from rich.table import Table
 
@@ -232,12 +229,11 @@ def _print_reviews(due: list[Any], interviews: list[dict[str, Any]]) -> None:
 
 
 def _when(at: float) -> str:
-    import time
-
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(at))
 
 
 def _print_progress(summary: Any, concepts: dict[str, tuple[int, int]]) -> None:
+    # deferred: start-up cost, Rich loads only to print tables
     from rich import box
     from rich.console import Console
     from rich.table import Table
@@ -351,11 +347,9 @@ def interview(
 def _plan_interview(
     ctx: click.Context, track: str | None, minutes: int, count: int, seed: int | None
 ) -> Any:
-    from datetime import UTC, datetime
-
+    # deferred: start-up cost, `kprep` (home) imports this module before its first screen
     from app.course.loader import Course
     from app.interview.plan import PlanError, plan_interview, weakness_from
-    from app.paths import data_dir
     from app.progress.records import ProgressError
     from app.progress.store import ProgressStore
 
@@ -394,10 +388,7 @@ def review(ctx: click.Context, list_only: bool, fmt: str, days: int) -> None:
 
     Opens the queue in the terminal app; prints it with --list or when stdout is not a
     terminal."""
-    import time
-    from datetime import UTC, datetime
-
-    from app.paths import data_dir
+    # deferred: start-up cost, `kprep` (home) imports this module before its first screen
     from app.progress.records import ProgressError
     from app.progress.review import end_of_day
     from app.progress.store import ProgressStore
@@ -434,7 +425,7 @@ def review(ctx: click.Context, list_only: bool, fmt: str, days: int) -> None:
 def reset(ctx: click.Context, scenario_id: str, yes: bool) -> None:
     """Restore SCENARIO_ID's starter in your workspace (your progress is kept; the replaced
     draft is kept in the workspace's .backup folder)."""
-    from app.progress.workspace import Workspace, WorkspaceError
+    from app.progress.workspace import Workspace, WorkspaceError  # deferred: start-up cost
 
     _course, scenario = _check_scenario(ctx, scenario_id)
     workspace = Workspace(_workspace_dir(ctx))
@@ -458,7 +449,7 @@ def reset(ctx: click.Context, scenario_id: str, yes: bool) -> None:
 
 def _check_scenario(ctx: click.Context, scenario_id: str) -> tuple[Any, Any]:
     """(course, scenario), or exit with a usage error naming the known scenarios."""
-    from app.course.loader import CourseError
+    from app.course.loader import CourseError  # deferred: start-up cost (YAML, schemas)
 
     course = course_from(ctx)
     try:

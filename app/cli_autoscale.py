@@ -20,8 +20,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from app.autoscale.load import LoadFileError
+from app.autoscale.runs import RunRefused, decode_answer, prepare, simulate_run
 from app.cli_common import course_from, fail_usage
+from app.course.loader import CourseError
 from app.exitcodes import ExitCode
+from app.grading.autoscale_checks import AutoscaleGrader
 
 if TYPE_CHECKING:
     from app.autoscale.runs import PreparedRun
@@ -82,10 +86,6 @@ def autoscale(
     Exit status: 0 every behaviour check passed, 1 the answer falls short, 2 usage
     error or bad load file, 3 the live cluster is unavailable.
     """
-    from app.autoscale.load import LoadFileError
-    from app.autoscale.runs import RunRefused, decode_answer, prepare, simulate_run
-    from app.course.loader import CourseError
-
     course = course_from(ctx)
     try:
         scenario = course.scenario(scenario_id)
@@ -144,8 +144,6 @@ def autoscale(
 
 def _grade(scenario: Scenario, prepared: PreparedRun, run: AutoscaleRun) -> list[CheckResult]:
     """The scenario's behaviour checks for this run's load (others are skipped)."""
-    from app.grading.autoscale_checks import AutoscaleGrader
-
     if not scenario.autoscale_checks:
         return []
     return AutoscaleGrader(scenario.autoscale_checks).grade_run(
@@ -159,6 +157,7 @@ def _grade(scenario: Scenario, prepared: PreparedRun, run: AutoscaleRun) -> list
 
 
 def _print_text(prepared: PreparedRun, run: AutoscaleRun, checks: list[CheckResult]) -> None:
+    # deferred: start-up cost, --format json never loads Rich
     from rich.console import Console
     from rich.markup import escape
 
@@ -191,6 +190,7 @@ def _live_run(
     """The run on the local cluster, its progress on stderr; exits 1 when the API
     server or kprep's rules refuse the answer, 3 when the cluster cannot run it,
     130 on Ctrl-C (the run's namespace and adapter values are removed first)."""
+    # deferred: start-up cost, only --live loads the cluster code
     from app.cluster.errors import ClusterError
     from app.live.autoscale import LiveRunRefused, run_live
     from app.live.autoscale_loop import RunCancelled

@@ -182,6 +182,7 @@ def status(ctx: click.Context, provider: str | None, fmt: str) -> None:
                 )
             )
         return
+    # deferred: start-up cost, --format json never loads Rich
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table

@@ -13,7 +13,12 @@ import sys
 
 import click
 
+from app.cli_cluster import _provider_for
+from app.cluster.errors import ClusterError
+from app.cluster.gc import owned_namespaces
+from app.cluster.kube import ApiError, Kube
 from app.exitcodes import ExitCode
+from app.live.placement import read_tree
 
 
 @click.command()
@@ -26,12 +31,6 @@ def placement(ctx: click.Context, namespaces: tuple[str, ...], fmt: str) -> None
     """Where the workers of NAMESPACES landed (default: every namespace kprep owns, such as
     attempts kept with `kprep check --live --keep`): each training job, the JobSets and
     Jobs made from it, and their pods with node, GPUs and torchrun rendezvous settings."""
-    from app.cli_cluster import _provider_for
-    from app.cluster.errors import ClusterError
-    from app.cluster.gc import owned_namespaces
-    from app.cluster.kube import ApiError, Kube
-    from app.live.placement import read_tree
-
     provider = _provider_for(ctx, None)
     kubeconfig = provider.kubeconfig_path
     if not kubeconfig.is_file():
@@ -50,6 +49,7 @@ def placement(ctx: click.Context, namespaces: tuple[str, ...], fmt: str) -> None
         for namespace, roots in trees.items():
             click.echo(json.dumps({"namespace": namespace, "workloads": roots}))
         return
+    # deferred: start-up cost, --format json never loads Rich
     from rich.console import Console
 
     from app.grading.tree_render import workload_tree

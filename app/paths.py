@@ -33,7 +33,7 @@ def data_dir() -> Path:
     from_env = os.environ.get(HOME_ENV)
     if from_env:
         return Path(from_env).expanduser() / "data"
-    from platformdirs import user_data_path
+    from platformdirs import user_data_path  # deferred: start-up cost
 
     return user_data_path("kprep", appauthor=False)
 
@@ -43,7 +43,7 @@ def config_dir() -> Path:
     from_env = os.environ.get(HOME_ENV)
     if from_env:
         return Path(from_env).expanduser() / "config"
-    from platformdirs import user_config_path
+    from platformdirs import user_config_path  # deferred: start-up cost
 
     return user_config_path("kprep", appauthor=False)
 
@@ -56,6 +56,6 @@ def cache_dir() -> Path:
     if sys.platform.startswith("linux"):
         # What platformdirs answers on Linux, without its import on `kprep check`'s path.
         return Path.home() / ".cache" / "kprep"
-    from platformdirs import user_cache_path
+    from platformdirs import user_cache_path  # deferred: start-up cost
 
     return user_cache_path("kprep", appauthor=False)

@@ -23,6 +23,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.paths import config_dir
+
 
 @dataclass
 class Settings:
@@ -48,8 +50,6 @@ class Settings:
 
 
 def config_path() -> Path:
-    from app.paths import config_dir
-
     return config_dir() / "config.toml"
 
 

@@ -16,13 +16,20 @@ become `ApiError` carrying the API server's `Status` object.
 
 from __future__ import annotations
 
+import atexit
+import base64
+import contextlib
 import json
+import os
 import ssl
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
+
+import yaml
 
 from app.cluster.errors import ClusterError, ClusterUnreachable
 
@@ -99,11 +106,6 @@ class _Settings:
 
 def _materialise(data: str, suffix: str) -> str:
     """Base64 kubeconfig data -> a private temporary file (urllib3 wants client certs as files)."""
-    import atexit
-    import base64
-    import os
-    import tempfile
-
     fd, name = tempfile.mkstemp(prefix="kprep-", suffix=suffix)
     with os.fdopen(fd, "wb") as handle:
         handle.write(base64.b64decode(data))
@@ -112,19 +114,12 @@ def _materialise(data: str, suffix: str) -> str:
 
 
 def _remove(name: str) -> None:
-    import contextlib
-    import os
-
     with contextlib.suppress(OSError):
         os.unlink(name)
 
 
 def _simple_kubeconfig(path: Path | None, context: str | None) -> _Settings | None:
     """Read a kubeconfig with certificates or a token; None when it needs more (exec, ...)."""
-    import os
-
-    import yaml
-
     if path is None:
         first = (os.environ.get("KUBECONFIG") or "").split(os.pathsep)[0]
         path = Path(first) if first else Path.home() / ".kube" / "config"
@@ -164,8 +159,6 @@ def _simple_kubeconfig(path: Path | None, context: str | None) -> _Settings | No
     if not token and user.get("tokenFile"):
         token = (base / user["tokenFile"]).read_text(encoding="utf-8").strip()
     ca_data = cluster.get("certificate-authority-data")
-    import base64
-
     return _Settings(
         host=str(cluster.get("server") or ""),
         verify=not cluster.get("insecure-skip-tls-verify", False),
@@ -225,7 +218,7 @@ class Kube:
     def __init__(
         self, kubeconfig: Path | None, context: str | None = None, timeout: float = DEFAULT_TIMEOUT
     ) -> None:
-        import urllib3
+        import urllib3  # deferred: start-up cost, `kprep cluster` may never connect
 
         self.kubeconfig = kubeconfig
         self.context = context
@@ -258,7 +251,7 @@ class Kube:
         self._lock = threading.Lock()
 
     def _from_kubernetes_package(self, kubeconfig: Path | None, context: str | None) -> _Settings:
-        from kubernetes import client, config
+        from kubernetes import client, config  # deferred: start-up cost (about a second)
 
         configuration = client.Configuration()
         try:
@@ -306,7 +299,7 @@ class Kube:
         timeout: float | None = None,
     ) -> Response:
         """One HTTP call. Raises ApiError (HTTP >= 400) or ClusterUnreachable (no answer)."""
-        import urllib3
+        import urllib3  # deferred: start-up cost, `kprep cluster` may never connect
 
         url = self._url(path, query)
         headers = self._headers()

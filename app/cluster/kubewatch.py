@@ -11,6 +11,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import urllib3
+
 from app.cluster.errors import ClusterUnreachable
 from app.cluster.kube import ApiError, Kube, _short
 
@@ -20,8 +22,6 @@ def watch(
 ) -> Iterator[dict[str, Any]]:
     """The events of one watch (`?watch=1`) for at most `seconds` (the server ends
     the stream then). Raises ApiError or ClusterUnreachable like `Kube.request`."""
-    import urllib3
-
     query = {**(query or {}), "watch": "1", "timeoutSeconds": seconds}
     try:
         response = kube._pool.request(

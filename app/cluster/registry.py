@@ -23,13 +23,13 @@ def make_provider(name: str, course_dir: Path, *, node_image: str | None = None)
     """
     if node_image is not None and name != "kind":
         raise ClusterError(f"--node-image is for the kind provider, not {name}")
-    # Imports deferred for start-up cost: `kprep check --live` on kwok never loads kind.
     if name == "kwok":
+        # deferred: start-up cost, `kprep check --live` on kwok never loads kind
         from app.cluster.kwok import KwokProvider
 
         return KwokProvider(course_dir)
     if name == "kind":
-        from app.cluster.kind import KindProvider
+        from app.cluster.kind import KindProvider  # deferred: start-up cost, as kwok's
 
         return KindProvider(course_dir, node_image=node_image)
     raise ClusterError(f"unknown provider {name!r} (known: {', '.join(PROVIDERS)})")

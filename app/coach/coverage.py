@@ -128,6 +128,7 @@ class EmbeddingScorer:
 
     def __init__(self, model: Path, tokenizer: Path, threshold: float = THRESHOLD) -> None:
         try:
+            # deferred: start-up cost (onnxruntime, numpy), and optional: kprep[coach]
             import numpy as np
             import onnxruntime as ort
             from tokenizers import Tokenizer

@@ -8,6 +8,7 @@ the file, the line and the field.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -27,7 +28,15 @@ from app.course.models import (
     Section,
     WrongAnswer,
 )
-from app.yamlmap import Document, format_path, load_documents
+from app.paths import cache_dir
+from app.yamlmap import (
+    COURSE_FILE_LIMIT,
+    Document,
+    UnreadableFile,
+    format_path,
+    load_documents,
+    read_regular_file,
+)
 
 SCHEMA_PATH = Path(__file__).with_name("scenario.schema.json")
 
@@ -45,7 +54,7 @@ class CourseError(Exception):
 
 @lru_cache(maxsize=1)
 def _scenario_validator() -> Any:
-    import jsonschema_rs
+    import jsonschema_rs  # deferred: start-up cost, a cached scenario is not validated again
 
     return jsonschema_rs.validator_for(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
 
@@ -61,8 +70,6 @@ def inside(path: Path, root: Path) -> bool:
 def read_course_text(path: Path, root: Path | None = None) -> str:
     """A course file's text: a regular file (never a FIFO or device), inside `root` when
     given, bounded in size, UTF-8. Raises CourseError saying which rule it broke."""
-    from app.yamlmap import COURSE_FILE_LIMIT, UnreadableFile, read_regular_file
-
     if root is not None and not inside(path, root):
         raise CourseError(
             path, f"leaves the course folder {root} (it resolves to {path.resolve()})"
@@ -246,10 +253,6 @@ _CACHE_FORMAT = 2
 
 def _cache_path(source: Path) -> Path | None:
     """A cache file for a scenario.yaml, keyed by its path, size and mtime."""
-    import hashlib
-
-    from app.paths import cache_dir
-
     try:
         stat = source.stat()
     except OSError:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from app.course.models import Scenario
+from app.grading import sandbox
 from app.grading.celenv import Scope
 from app.grading.checks import CompiledCheck, EvaluationGuard, run_check, stopped_result
 from app.grading.report import REPORT_BUGS, CheckResult, Diagnostic, Report
@@ -57,8 +58,6 @@ class Grader:
         self.evaluation_guard: EvaluationGuard | None = None
         """Set by the worker process: arms the budget around each evaluation."""
         if isolate:
-            from app.grading import sandbox
-
             sandbox.register(self)
 
     def worker_spec(self) -> Callable[[], Grader]:
@@ -130,8 +129,6 @@ class Grader:
     ) -> list[CheckResult]:
         """Run `compiled` (some of this grader's checks or live checks) over `docs`."""
         if self.isolate:
-            from app.grading import sandbox
-
             return sandbox.run_checks(self, docs, [c.key for c in compiled], extra)
         return self.run_checks_here(docs, [c.key for c in compiled], extra)
 
@@ -180,15 +177,11 @@ class Grader:
 
     def grade_text(self, text: str, file: str = "<answer>") -> Report:
         if self.isolate:
-            from app.grading import sandbox
-
             return sandbox.grade(self, text, file)
         return self.grade_text_here(text, file)
 
     def grade_bytes(self, raw: bytes, file: str) -> Report:
         if self.isolate:
-            from app.grading import sandbox
-
             return sandbox.grade(self, raw, file)
         return self.grade_bytes_here(raw, file)
 
@@ -199,8 +192,6 @@ class Grader:
         core), yielding reports in input order as soon as each is ready. A Report given
         as the content (a file that could not be read, say) is passed through in place."""
         if self.isolate:
-            from app.grading import sandbox
-
             yield from sandbox.grade_many(self, answers, jobs)
             return
         for content, file in answers:

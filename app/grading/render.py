@@ -46,7 +46,7 @@ def xml_safe(text: str) -> str:
 
 
 def _escape(text: str) -> str:
-    from rich.markup import escape
+    from rich.markup import escape  # deferred: start-up cost, JSON/JUnit never load Rich
 
     return escape(printable(text))
 
@@ -83,7 +83,7 @@ def render_text(reports: Sequence[Report], console: Any) -> None:
                 advised.add(check.advice)
                 console.print(f"    [cyan]cluster:[/] {_escape(check.advice)}", highlight=False)
         if report.workloads and _training_tree(report.workloads):
-            from app.grading.tree_render import workload_tree
+            from app.grading.tree_render import workload_tree  # deferred: start-up cost (Rich)
 
             # Wrapped, not cropped: a pod's rendezvous settings are the end of its line.
             console.print(workload_tree(report.workloads, "where the pods landed"), soft_wrap=False)
@@ -103,7 +103,7 @@ def render_text(reports: Sequence[Report], console: Any) -> None:
 
 
 def _training_tree(roots: list[dict[str, Any]]) -> bool:
-    from app.grading.tree_render import is_training_tree
+    from app.grading.tree_render import is_training_tree  # deferred: start-up cost (Rich)
 
     return is_training_tree(roots)
 
@@ -176,7 +176,7 @@ def render_junit(reports: Sequence[Report], out: IO[str]) -> None:
     A failing check is a `<failure>`; a check that could not run, or an answer the
     grader itself failed on (`internal`), is an `<error>`.
     """
-    from xml.etree import ElementTree as ET
+    from xml.etree import ElementTree as ET  # deferred: start-up cost, only JUnit uses XML
 
     def element(parent: Any, tag: str, **attributes: str) -> Any:
         return ET.SubElement(parent, tag, {k: xml_safe(v) for k, v in attributes.items()})

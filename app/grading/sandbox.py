@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from app.grading.celenv import BUDGET_MESSAGE
+from app.grading.report import Report
 from app.grading.sandbox_worker import (
     GRADERS,
     JOB_WALL_SECONDS,
@@ -54,7 +55,7 @@ from app.grading.sandbox_worker import (
 
 if TYPE_CHECKING:
     from app.grading.engine import Grader
-    from app.grading.report import CheckResult, Report
+    from app.grading.report import CheckResult
     from app.yamlmap import Document
 
 
@@ -201,8 +202,6 @@ def grade_many(
 ) -> Iterator[Report]:
     """Grade many answers on `jobs` workers; reports come out in input order. A Report
     in place of content is passed through as it is."""
-    from app.grading.report import Report
-
     if not supported():
         for content, file in answers:
             yield content if isinstance(content, Report) else _in_process(grader, content, file)

@@ -19,10 +19,20 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from app.grading.celenv import BUDGET_MESSAGE, EVAL_BUDGET_SECONDS
+from app.grading.celenv import (
+    BUDGET_MESSAGE,
+    EVAL_BUDGET_SECONDS,
+    CelBudgetError,
+    CelRuntimeError,
+)
 
 if TYPE_CHECKING:
     from app.grading.engine import Grader
+
+try:
+    import resource
+except ImportError:  # not Unix
+    resource = None  # type: ignore[assignment]
 
 MEMORY_BUDGET_BYTES = 2 * 1024**3
 """Address space a worker may add to what it had at start."""
@@ -101,8 +111,6 @@ class _BudgetGuard:
             CHECK_SLOT.pack_into(self.slot, 0, NO_CHECK)
 
     def _run_forked(self, evaluate: Callable[[], Any]) -> Any:
-        from app.grading.celenv import CelBudgetError, CelRuntimeError
-
         readable, writable = os.pipe()
         pid = os.fork()
         if pid == 0:  # a throwaway copy: it answers once, or the timer kills it
@@ -141,12 +149,12 @@ class _BudgetGuard:
 
 
 def _limit_memory() -> None:
+    if resource is None:
+        return  # not Unix: the CPU budget still applies
     try:
-        import resource
-
         with open("/proc/self/statm", encoding="ascii") as statm:
             current = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    except (ImportError, OSError, ValueError):
+    except (OSError, ValueError):
         return  # not Linux: the CPU budget still applies
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     wanted = current + MEMORY_BUDGET_BYTES

@@ -15,6 +15,7 @@ import os
 import pickle
 import signal
 import sys
+import tempfile
 import threading
 import weakref
 from pathlib import Path
@@ -82,8 +83,6 @@ def _shared_page_fd() -> int:
     if hasattr(os, "memfd_create"):
         fd = os.memfd_create("kprep-worker-slot")
     else:
-        import tempfile
-
         fd, name = tempfile.mkstemp(prefix="kprep-worker-slot-")
         os.unlink(name)
     os.ftruncate(fd, mmap.PAGESIZE)
@@ -147,7 +146,7 @@ class Worker:
         self.known = set(GRADERS.keys())
 
     def _spawn(self, child_requests: int, child_replies: int) -> None:
-        import subprocess
+        import subprocess  # deferred: start-up cost, the command line forks instead
 
         slot_fd = self._slot_fd
         code = (
@@ -218,7 +217,7 @@ class Worker:
         self.pid, self._process = None, None
         self.known = set()
         if process is not None:
-            import subprocess
+            import subprocess  # deferred: start-up cost, only spawned workers need it
 
             try:
                 return process.wait(timeout=5)

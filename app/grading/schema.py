@@ -11,6 +11,8 @@ same way, from their `openAPIV3Schema`.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -19,6 +21,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+import yaml
+
+from app.paths import cache_dir
 
 KUBERNETES_VERSION = "1.36.0"
 """The schema version graded against; matches the live cluster's 1.36."""
@@ -39,8 +45,6 @@ class UnknownKind(Exception):
 def _schema_root() -> Path:
     # find_spec locates the package without importing it: importing
     # kubernetes_validate loads jsonschema, which costs more than grading.
-    import importlib.util
-
     spec = importlib.util.find_spec("kubernetes_validate")
     if spec is None or not spec.submodule_search_locations:
         raise UnknownKind("the kubernetes-validate package (bundled schemas) is not installed")
@@ -111,8 +115,6 @@ _CACHE_FORMAT = 2
 
 def _cache_file(stem: str, source: Path) -> Path:
     """Cache path keyed by the source schema's size and mtime, so an upgrade invalidates it."""
-    from app.paths import cache_dir
-
     stat = source.stat()
     key = f"{stem}-{stat.st_size}-{stat.st_mtime_ns}-f{_CACHE_FORMAT}"
     return cache_dir() / "schemas" / f"k8s-{KUBERNETES_VERSION}" / f"{key}.json"
@@ -192,10 +194,6 @@ def crd_schemas(crd_dir: str) -> dict[tuple[str, str], dict[str, Any]]:
     if not folder.is_dir():
         return {}
     files = sorted(folder.glob("*.yaml"))
-    import hashlib
-
-    from app.paths import cache_dir
-
     key = hashlib.sha256(
         repr([(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files]).encode()
     ).hexdigest()[:20]
@@ -214,8 +212,6 @@ def crd_schemas(crd_dir: str) -> dict[tuple[str, str], dict[str, Any]]:
 
 
 def _convert_crds(files: list[Path]) -> dict[tuple[str, str], dict[str, Any]]:
-    import yaml
-
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for path in files:
         # CRDs embed whole pod templates (hundreds of KB): libyaml parses them ~30x faster.
@@ -258,7 +254,7 @@ class SchemaValidator:
         key = (api_version, kind)
         validator = self._validators.get(key)
         if validator is None:
-            import jsonschema_rs
+            import jsonschema_rs  # deferred: start-up cost, until the first validation
 
             # Built-in kinds first: the course's CRDs are only read for kinds Kubernetes lacks.
             try:

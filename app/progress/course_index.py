@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from app.course.catalog import CatalogError, load_catalog
+from app.paths import data_dir
 
 INDEX_VERSION = 1
 """Bumped when ScenarioCard changes, which invalidates every cache."""
@@ -69,8 +70,6 @@ class ScenarioCard:
 
 
 def index_path(course_root: Path) -> Path:
-    from app.paths import data_dir
-
     digest = hashlib.sha1(str(Path(course_root).resolve()).encode()).hexdigest()[:12]
     return data_dir() / "cache" / f"course-index-{digest}.json"
 
@@ -106,12 +105,11 @@ def load_index(
                 entries[scenario_id] = entry
                 continue
         changed = True
+        # deferred: start-up cost, a warm index never imports the loader (YAML, schemas)
+        from app.course.loader import Course, CourseError
+
         if course is None:
-            from app.course.loader import Course
-
             course = Course(course_root)
-        from app.course.loader import CourseError
-
         try:
             card = ScenarioCard.of(course.scenario(scenario_id))
         except (CourseError, KeyError) as exc:

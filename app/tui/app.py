@@ -21,12 +21,18 @@ from textual import events, on
 from textual.app import App
 from textual.binding import BindingType
 
+from app.course.catalog import catalog_or_none
+from app.paths import data_dir
+from app.progress.course_index import load_index
 from app.progress.records import ProgressError
 from app.progress.store import ProgressStore
+from app.progress.summary import summarize
 from app.progress.workspace import Workspace
 from app.settings import Settings, load_settings
 from app.tui import keys
 from app.tui.messages import GoBack, OpenHome, OpenLesson, OpenScenario
+from app.tui.screens.home import HomeScreen
+from app.tui.services import PRACTICE, ScenarioServices
 
 if TYPE_CHECKING:
     from textual.command import Provider
@@ -34,7 +40,7 @@ if TYPE_CHECKING:
     from app.course.loader import Course
     from app.live.service import LiveService
     from app.tui.screens.scenario import ScenarioScreen
-    from app.tui.services import ScenarioMode, ScenarioServices
+    from app.tui.services import ScenarioMode
 
 EXIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 """Signals that save every draft and restore the terminal before exiting (a closed
@@ -93,8 +99,6 @@ class KprepApp(App[int]):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
-        from app.paths import data_dir
-
         self.course_dir = Path(course_dir)
         """The course folder (loaded on first use: the loader's imports are not needed to
         paint the first screen)."""
@@ -141,6 +145,7 @@ class KprepApp(App[int]):
     def course(self) -> Course:
         """The course being practised."""
         if self._course is None:
+            # deferred: start-up cost, the loader is not needed to paint the first screen
             from app.course.loader import Course
 
             self._course = Course(self.course_dir)
@@ -149,8 +154,6 @@ class KprepApp(App[int]):
     # -- start-up -----------------------------------------------------------------
 
     async def on_mount(self) -> None:
-        from app.tui.keys import all_binding_ids
-
         self.store = ProgressStore.open(self.store_path)
         if self.store.opened.problem:
             self.notify(
@@ -159,7 +162,7 @@ class KprepApp(App[int]):
         for problem in self.settings.problems:
             self.notify(problem, title="config.toml", severity="warning", timeout=10)
         if self.settings.keymap:
-            unknown = sorted(set(self.settings.keymap) - all_binding_ids())
+            unknown = sorted(set(self.settings.keymap) - keys.all_binding_ids())
             if unknown:
                 self.notify(
                     f"unknown binding id(s) in [keymap]: {', '.join(unknown)} "
@@ -190,8 +193,6 @@ class KprepApp(App[int]):
             self.call_after_refresh(self.exit, 0)
 
     async def _open_start(self) -> None:
-        from app.tui.screens.home import HomeScreen
-
         kind, target = self.start.kind, self.start.target
         if kind == "scenario" and target:
             if await self.open_scenario(target):
@@ -218,9 +219,9 @@ class KprepApp(App[int]):
     ) -> bool:
         """Push the scenario screen (or put it in place of the current one); notify and
         return False if it cannot be loaded."""
+        # deferred: start-up cost, only the first screen's modules load before it paints
         from app.course.loader import CourseError
         from app.tui.screens.scenario import ScenarioScreen
-        from app.tui.services import PRACTICE
 
         try:
             scenario = self.course.scenario(scenario_id)
@@ -257,14 +258,12 @@ class KprepApp(App[int]):
         return True
 
     async def open_review(self) -> None:
-        from app.tui.screens.review import ReviewScreen
+        from app.tui.screens.review import ReviewScreen  # deferred: start-up cost
 
         await self.push_screen(ReviewScreen())
 
     def scenario_services(self) -> ScenarioServices:
         """What a scenario screen works with (tests build their own)."""
-        from app.tui.services import ScenarioServices
-
         return ScenarioServices(
             store=self.store,
             record=self.record,
@@ -278,10 +277,6 @@ class KprepApp(App[int]):
 
     def next_scenario(self, current: str | None = None) -> str | None:
         """The home screen's Next (else its Continue), never `current`."""
-        from app.course.catalog import catalog_or_none
-        from app.progress.course_index import load_index
-        from app.progress.summary import summarize
-
         cards, _errors = load_index(self.course_dir)
         try:
             summary = summarize(cards, self.store, [], catalog_or_none(self.course_dir))
@@ -294,7 +289,7 @@ class KprepApp(App[int]):
 
     @on(OpenScenario)
     async def _open_scenario_message(self, message: OpenScenario) -> None:
-        from app.tui.screens.scenario import ScenarioScreen
+        from app.tui.screens.scenario import ScenarioScreen  # deferred: start-up cost
 
         # From a scenario, the next one takes its place: back then leads where it led.
         await self.open_scenario(
@@ -311,8 +306,6 @@ class KprepApp(App[int]):
 
     @on(OpenHome)
     async def _open_home_message(self, message: OpenHome) -> None:
-        from app.tui.screens.home import HomeScreen
-
         while len(self.screen_stack) > 2:
             self.pop_screen()
         if not isinstance(self.screen, HomeScreen):
@@ -320,7 +313,7 @@ class KprepApp(App[int]):
 
     async def open_lesson(self, track: str, section: str | None = None) -> bool:
         """Show a track's lesson (at `section`), reusing the lesson screen below if any."""
-        from app.tui.screens.lesson import LessonScreen
+        from app.tui.screens.lesson import LessonScreen  # deferred: start-up cost
 
         stack = self.screen_stack
         if len(stack) >= 2 and isinstance(stack[-2], LessonScreen) and stack[-2].track == track:
@@ -341,8 +334,6 @@ class KprepApp(App[int]):
 
     def go_back(self) -> None:
         """Back to the previous screen; from the only screen, to home."""
-        from app.tui.screens.home import HomeScreen
-
         if len(self.screen_stack) > 2:
             self.pop_screen()
         elif not isinstance(self.screen, HomeScreen):
@@ -364,7 +355,7 @@ class KprepApp(App[int]):
     # -- actions ------------------------------------------------------------------------
 
     def action_help(self) -> None:
-        from app.tui.screens.help import HelpScreen
+        from app.tui.screens.help import HelpScreen  # deferred: start-up cost
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
@@ -407,7 +398,7 @@ class KprepApp(App[int]):
 
     def _quit_now(self, return_code: int = 0) -> None:
         """Flush every scenario screen (newest first), write the summary, exit."""
-        from app.tui.screens.scenario import ScenarioScreen
+        from app.tui.screens.scenario import ScenarioScreen  # deferred: start-up cost
 
         saved: list[str] = []
         current: ScenarioScreen | None = None

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from app.course.catalog import catalog_or_none
+from app.progress.course_index import load_index
 from app.tui.messages import OpenHome, OpenLesson, OpenScenario
 
 if TYPE_CHECKING:
@@ -54,9 +56,6 @@ class KprepCommands(Provider):
     """Scenarios, lessons and the current screen's actions."""
 
     async def startup(self) -> None:
-        from app.course.catalog import catalog_or_none
-        from app.progress.course_index import load_index
-
         course_dir = cast("KprepApp", self.app).course_dir
         # Read off the event loop: a changed course is parsed here (10 ms a scenario).
         self._cards, _errors = await asyncio.to_thread(load_index, course_dir)
@@ -86,7 +85,7 @@ class KprepCommands(Provider):
         return commands
 
     def _screen_commands(self) -> list[Command]:
-        # Deferred: the palette needs the scenario screen's module only once it is open.
+        # deferred: start-up cost, the palette loads the scenario screen once one is open
         from app.tui.screens.scenario import ScenarioScreen
         from app.tui.widgets.yaml_text import outline
 

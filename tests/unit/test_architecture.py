@@ -1,5 +1,5 @@
 """The shape of the code, as rules: no import circles, layers as pyproject.toml declares them,
-no hand-written module over MAX_MODULE_LINES lines.
+no hand-written module over MAX_MODULE_LINES lines, no import deferred without saying why.
 
 grimp reads every import statement of the package, those inside functions
 included (a deferred import still couples two modules), and leaves out imports
@@ -8,6 +8,7 @@ under `if TYPE_CHECKING:` (they never run).
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -145,3 +146,114 @@ def test_generated_modules_carry_their_generator_header() -> None:
     for path, header in GENERATED.items():
         head = (REPO / path).read_text(encoding="utf-8")[:300]
         assert header in head, f"{path} is exempt as generated code but lacks {header!r}"
+
+
+# -- deferred imports -------------------------------------------------------------------------
+
+DEFERRAL_REASONS = ("start-up", "cycle")
+"""An import inside a function must say why it is not at the top of its module (issue: defer
+an import only for start-up cost, with a comment saying so). Either word, in a comment on
+the import's own line or on the line directly above it or above its run of imports."""
+
+
+def _is_type_checking(node: ast.AST) -> bool:
+    return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+
+
+def _deferred_import_runs(tree: ast.AST) -> list[list[ast.Import | ast.ImportFrom]]:
+    """Consecutive import statements inside functions (a run shares one comment above it);
+    imports under `if TYPE_CHECKING:` never run and are left out."""
+    runs: list[list[ast.Import | ast.ImportFrom]] = []
+
+    def visit(node: ast.AST, in_function: bool) -> None:
+        inside = in_function or isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        for value in ast.iter_fields(node):
+            children = value[1] if isinstance(value[1], list) else [value[1]]
+            run: list[ast.Import | ast.ImportFrom] = []
+            for child in children:
+                if inside and isinstance(child, ast.Import | ast.ImportFrom):
+                    run.append(child)
+                    continue
+                if run:
+                    runs.append(run)
+                    run = []
+                if isinstance(child, ast.AST) and not _is_type_checking(child):
+                    visit(child, inside)
+            if run:
+                runs.append(run)
+
+    visit(tree, False)
+    return runs
+
+
+def _silent_deferred_imports(source: str) -> list[int]:
+    """Lines of imports inside functions whose comments do not say why they are deferred."""
+    lines = source.splitlines()
+
+    def comment(number: int) -> str:  # 1-based; "" for none
+        text = lines[number - 1] if 0 < number <= len(lines) else ""
+        return text[text.index("#") :] if "#" in text else ""
+
+    def above(number: int) -> str:
+        text = lines[number - 2] if 1 < number <= len(lines) + 1 else ""
+        return text.strip() if text.strip().startswith("#") else ""
+
+    def says_why(text: str) -> bool:
+        return any(reason in text for reason in DEFERRAL_REASONS)
+
+    def heading(run: list[ast.Import | ast.ImportFrom], index: int) -> str:
+        """The nearest comment line directly above this import or an import before it in
+        its run (blank lines between them, as isort groups them, are passed over)."""
+        for node in reversed(run[: index + 1]):
+            if found := above(node.lineno):
+                return found
+        return ""
+
+    silent = []
+    for run in _deferred_import_runs(ast.parse(source)):
+        for index, node in enumerate(run):
+            end = node.end_lineno or node.lineno
+            own = " ".join(comment(n) for n in range(node.lineno, end + 1))
+            if not (says_why(own) or says_why(heading(run, index))):
+                silent.append(node.lineno)
+    return silent
+
+
+def test_every_deferred_import_says_why() -> None:
+    silent = [
+        f"{path.relative_to(REPO).as_posix()}:{line}"
+        for path in sorted((REPO / "app").rglob("*.py"))
+        if path.relative_to(REPO).as_posix() not in GENERATED
+        for line in _silent_deferred_imports(path.read_text(encoding="utf-8"))
+    ]
+    assert silent == [], (
+        "imports inside functions without a comment saying why (start-up cost, or an import "
+        "cycle): hoist each to the top of its module, or say why it waits: " + ", ".join(silent)
+    )
+
+
+def test_the_deferred_import_rule_finds_silent_ones() -> None:
+    source = (
+        "import os\n"
+        "from typing import TYPE_CHECKING\n"
+        "def f():\n"
+        "    import json\n"  # 4: silent
+        "    # deferred: start-up cost\n"
+        "    import yaml\n"
+        "    from a import b\n"  # same run as yaml: covered
+        "\n"
+        "    x = 1\n"
+        "    import re\n"  # 10: a new run, silent
+        "    import csv  # deferred: start-up cost\n"
+        "    if TYPE_CHECKING:\n"
+        "        import typing\n"
+        "    # an unrelated comment\n"
+        "    import glob\n"  # 15: silent
+        "class C:\n"
+        "    import abc\n"  # a class body, not a function
+        "    def m(self):\n"
+        "        import heapq  # deferred: import cycle with app.x\n"
+        "        if self:\n"
+        "            import bisect\n"  # 21: silent
+    )
+    assert _silent_deferred_imports(source) == [4, 10, 15, 21]

@@ -27,6 +27,10 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
+from app.autoscale.chart import AutoscaleChart, summary_lines
+from app.autoscale.load import LoadFileError
+from app.autoscale.runs import RunRefused, prepare, simulate_run
+from app.grading.autoscale_checks import AutoscaleGrader
 from app.tui import keys
 from app.tui.widgets.footer import KeyFooter
 
@@ -44,8 +48,6 @@ CHECK_STYLE = {"pass": "green", "fail": "red", "error": "magenta", "skip": "yell
 
 def grade(scenario: Scenario, prepared: PreparedRun, run: AutoscaleRun) -> list[CheckResult]:
     """The scenario's behaviour checks on one run (those for another load are skipped)."""
-    from app.grading.autoscale_checks import AutoscaleGrader
-
     if not scenario.autoscale_checks:
         return []
     return AutoscaleGrader(scenario.autoscale_checks).grade_run(
@@ -62,8 +64,6 @@ def run_panel(
     scenario: Scenario, prepared: PreparedRun, run: AutoscaleRun, title: str
 ) -> RenderableType:
     """One run as the pane shows it: the chart, the summary, the checks."""
-    from app.autoscale.chart import AutoscaleChart, summary_lines
-
     parts: list[RenderableType] = [AutoscaleChart(run, height=10, title=title)]
     parts += [Text(line) for line in summary_lines(run)]
     parts += [Text.from_markup(f"[yellow]note:[/] {escape(n)}") for n in prepared.notes]
@@ -86,9 +86,6 @@ def simulated_panel(
     scenario: Scenario, text: str, file: str, load: str, title: str
 ) -> RenderableType:
     """The simulated run of `text` under `load`, or why it cannot run (file:line)."""
-    from app.autoscale.load import LoadFileError
-    from app.autoscale.runs import RunRefused, prepare, simulate_run
-
     try:
         prepared = prepare(scenario, text, file, load)
         run = simulate_run(prepared)
@@ -211,8 +208,7 @@ class AutoscaleScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="autoscale-live", exit_on_error=False)
     def _run_live(self, load: str) -> None:
-        from app.autoscale.load import LoadFileError
-        from app.autoscale.runs import RunRefused, prepare
+        # deferred: start-up cost, only a live run loads the cluster code
         from app.cluster.errors import ClusterError
         from app.live.autoscale import LiveRunRefused, run_live
         from app.live.autoscale_loop import RunCancelled

@@ -15,6 +15,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
 
+from app.coach.coverage import CoachUnavailable, available, load_scorer
 from app.course.models import Scenario
 from app.progress.records import SELF_GRADES
 from app.tui import keys
@@ -111,8 +112,6 @@ class FollowUpScreen(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, group="coverage")
     def _score(self, index: int, answer: str) -> None:
-        from app.coach.coverage import CoachUnavailable, available, load_scorer
-
         if available() is not None:
             return  # without the extra, self-grading works as it always did
         try:

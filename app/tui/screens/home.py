@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import json
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -15,8 +17,11 @@ from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 
 from app.course.catalog import catalog_or_none
+from app.interview.plan import plan_interview, weakness_from
 from app.progress.course_index import ScenarioCard, load_index
-from app.progress.summary import ScenarioRow, Summary, TrackRow, summarize
+from app.progress.queue import review_queue
+from app.progress.store import ProgressStore
+from app.progress.summary import ScenarioRow, Summary, TrackRow, format_seconds, summarize
 from app.tui import keys
 from app.tui.messages import CourseLoaded
 from app.tui.widgets.footer import KeyFooter
@@ -117,8 +122,6 @@ class HomeScreen(Screen[None]):
                 scenarios, kapp.store, error_notes, catalog_or_none(kapp.course_dir)
             )
         except Exception as exc:  # noqa: BLE001 - a broken store must not stop the home screen
-            from app.progress.store import ProgressStore
-
             kapp.notify(f"progress unavailable: {exc}", severity="error")
             self.summary = summarize(
                 scenarios, ProgressStore.in_memory(), error_notes, catalog_or_none(kapp.course_dir)
@@ -255,10 +258,6 @@ class HomeScreen(Screen[None]):
     def _show_due(self, scenarios: list[ScenarioCard]) -> None:
         """Concepts due today and each one's drill (the review queue, without its questions:
         naming them needs the whole course, which the review screen loads)."""
-        from datetime import UTC, datetime
-
-        from app.progress.queue import review_queue
-
         due_line = self.query_one("#due-today", Static)
         try:
             store = self.kapp.store
@@ -290,10 +289,6 @@ class HomeScreen(Screen[None]):
 
     async def action_interview(self) -> None:
         """A 45-minute, three-question interview over the whole course."""
-        from datetime import UTC, datetime
-
-        from app.interview.plan import plan_interview, weakness_from
-
         try:
             found, _errors = self.kapp.course.load_all()
             weakness = weakness_from(self.kapp.store.schedule(), datetime.now(UTC))
@@ -301,8 +296,6 @@ class HomeScreen(Screen[None]):
         except Exception as exc:  # noqa: BLE001 - PlanError, a course or progress error: say why
             self.notify(f"cannot start an interview: {exc}", severity="error")
             return
-        import json
-
         await self.kapp.open_interview(
             json.dumps(
                 {"scenarios": list(plan.scenarios), "minutes": 45, "track": None, "seed": plan.seed}
@@ -339,8 +332,6 @@ class HomeScreen(Screen[None]):
 
 def _detail(row: ScenarioRow) -> Text:
     """Two lines about the highlighted scenario: what it is and how it went."""
-    from app.progress.summary import format_seconds
-
     s, p = row.scenario, row.progress
     text = Text()
     text.append(f"{s.id}", style="bold")

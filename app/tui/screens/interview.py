@@ -21,8 +21,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Markdown, Static, TextArea
 
+from app.coach.coverage import CoachUnavailable, available, load_scorer
 from app.progress.records import SELF_GRADES
 from app.tui import keys
+from app.tui.screens.dialogs import ConfirmScreen
 from app.tui.widgets.editor import AnswerEditor
 from app.tui.widgets.footer import KeyFooter
 
@@ -153,8 +155,6 @@ class InterviewScreen(Screen[None]):
         self._show()
 
     def action_leave(self) -> None:
-        from app.tui.screens.dialogs import ConfirmScreen
-
         def answered(leave: bool | None) -> None:
             if leave:
                 self.kapp.go_back()
@@ -218,8 +218,6 @@ class DebriefScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="coverage")
     def _score_all(self) -> None:
         """Key-point coverage of every answer, off the UI thread (the model loads once)."""
-        from app.coach.coverage import CoachUnavailable, available, load_scorer
-
         problem = available()
         if problem is not None:
             self.coach_problem = problem

@@ -26,7 +26,7 @@ from textual.widgets.option_list import Option
 from textual.widgets.tree import TreeNode
 
 from app.course.models import Lesson, Section
-from app.progress.course_index import ScenarioCard
+from app.progress.course_index import ScenarioCard, load_index
 from app.tui import keys
 from app.tui.widgets.footer import KeyFooter
 
@@ -157,8 +157,6 @@ class LessonScreen(Screen[None]):
         return tree
 
     def on_mount(self) -> None:
-        from app.progress.course_index import load_index
-
         scenarios, _errors = load_index(self.kapp.course_dir)
         self._scenarios = [s for s in scenarios if s.lesson_track == self.track]
         self._render_sections()

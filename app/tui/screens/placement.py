@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import yaml
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import BindingType
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
 
 def gpus_per_workload(answer_text: str) -> dict[str, int]:
     """Workload name -> GPUs one of its pods asks for (any vendor, MIG slices counted)."""
-    import yaml
-
     found: dict[str, int] = {}
     try:
         documents = list(yaml.safe_load_all(answer_text))

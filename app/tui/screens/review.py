@@ -21,6 +21,8 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
+from app.coach.coverage import CoachUnavailable, available, load_scorer
+from app.progress.queue import review_queue
 from app.progress.records import SELF_GRADES
 from app.tui import keys
 from app.tui.widgets.footer import KeyFooter
@@ -33,8 +35,6 @@ if TYPE_CHECKING:
 
 def due_items(kapp: KprepApp) -> list[DueItem]:
     """Today's queue, its drills named from the loaded course."""
-    from app.progress.queue import review_queue
-
     store = kapp.store
     due = store.due_reviews()
     if not due:
@@ -198,8 +198,6 @@ class ReviewFollowUpScreen(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, group="coverage")
     def _score(self, text: str) -> None:
-        from app.coach.coverage import CoachUnavailable, available, load_scorer
-
         problem = available()
         if problem is not None:
             self.post_message(CoverageFound(None, problem))

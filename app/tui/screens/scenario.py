@@ -24,6 +24,7 @@ from textual.widgets import Markdown, TextArea
 from app.progress.drafts import DiskChange, DraftSync
 from app.progress.visits import VisitClock
 from app.tui import keys
+from app.tui.external_editor import run_external_editor
 from app.tui.messages import (
     GoBack,
     GradeFinished,
@@ -34,6 +35,9 @@ from app.tui.messages import (
     OpenLesson,
     OpenScenario,
 )
+from app.tui.screens.dialogs import ConfirmScreen, GotoLineScreen
+from app.tui.screens.followup import FollowUpScreen
+from app.tui.screens.placement import PlacementScreen
 from app.tui.services import PRACTICE, ScenarioMode, ScenarioServices
 from app.tui.widgets.editor import AnswerEditor, report_marks
 from app.tui.widgets.footer import KeyFooter
@@ -346,8 +350,6 @@ class ScenarioScreen(Screen[None]):
         results.scroll_to_highlight()
 
     def action_goto_line(self) -> None:
-        from app.tui.screens.dialogs import GotoLineScreen
-
         def go(line: int | None) -> None:
             if line is not None:
                 self.editor.goto_line(line)
@@ -388,8 +390,6 @@ class ScenarioScreen(Screen[None]):
         self.post_message(OpenScenario(following))
 
     def action_reset(self) -> None:
-        from app.tui.screens.dialogs import ConfirmScreen
-
         def confirmed(yes: bool | None) -> None:
             if not yes:
                 return
@@ -408,8 +408,7 @@ class ScenarioScreen(Screen[None]):
         self.app.push_screen(ConfirmScreen.restore_starter(short_path(self.drafts.path)), confirmed)
 
     def action_reference(self) -> None:
-        from app.tui.screens.dialogs import ConfirmScreen
-        from app.tui.screens.reference import ReferenceScreen
+        from app.tui.screens.reference import ReferenceScreen  # deferred: start-up cost (tabs)
 
         scenario = self.scenario
 
@@ -434,8 +433,6 @@ class ScenarioScreen(Screen[None]):
         self.app.push_screen(ConfirmScreen.reveal_before_pass(), show)
 
     def action_follow_ups(self) -> None:
-        from app.tui.screens.followup import FollowUpScreen
-
         # The key is off until a pass (check_action); asked some other way, say why not.
         if self.check_action("follow_ups", ()):
             self.app.push_screen(FollowUpScreen(self.scenario))
@@ -443,8 +440,6 @@ class ScenarioScreen(Screen[None]):
             self.notify("Follow-up questions come after a pass (ctrl+r), if the scenario has any.")
 
     def action_external_editor(self) -> None:
-        from app.tui.external_editor import run_external_editor
-
         if not self.save_draft():
             self.notify(
                 "The draft cannot be saved to the workspace, so another editor cannot open it.",
@@ -459,7 +454,7 @@ class ScenarioScreen(Screen[None]):
             self.editor.focus()
 
     def action_autoscale(self) -> None:
-        from app.tui.screens.autoscale import open_autoscale
+        from app.tui.screens.autoscale import open_autoscale  # deferred: start-up cost (simulator)
 
         open_autoscale(self)
 
@@ -487,8 +482,6 @@ class ScenarioScreen(Screen[None]):
 
     @on(LiveGradeFinished)
     def _live_finished(self, message: LiveGradeFinished) -> None:
-        from app.tui.screens.placement import PlacementScreen
-
         report = message.report
         self.status.live = ""
         self._show(report, recorded=True, note="live")

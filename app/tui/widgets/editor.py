@@ -15,6 +15,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
+from textual._tree_sitter import get_language
 from textual.document._document_navigator import DocumentNavigator
 from textual.document._wrapped_document import WrappedDocument
 from textual.geometry import Offset, Size
@@ -43,8 +44,6 @@ _RANK = {"check": 0, "warning": 1, "error": 2}
 
 def yaml_language() -> str | None:
     """ "yaml" when tree-sitter highlighting is installed, else None (plain text)."""
-    from textual._tree_sitter import get_language
-
     return "yaml" if get_language("yaml") is not None else None
 
 

@@ -15,6 +15,7 @@ from textual import on, work
 from textual.timer import Timer
 from textual.widget import Widget
 
+from app.grading.report import Diagnostic, Report
 from app.tui.messages import GradeFinished, GraderFailed, GraderReady
 
 if TYPE_CHECKING:
@@ -85,6 +86,7 @@ class Grading(Widget):
     @work(thread=True, exclusive=True, group="grader", exit_on_error=False, description="build")
     def _build(self) -> None:
         try:
+            # deferred: start-up cost, the grader (CEL) loads in a worker after the first paint
             from app.grading.engine import Grader
 
             grader = Grader(self.scenario, crd_dir=self.crd_dir)
@@ -111,8 +113,6 @@ class Grading(Widget):
             with self._lock:
                 report = grader.grade_text(text, self.file_name)
         except Exception as exc:  # noqa: BLE001 - the engine should not raise; never crash
-            from app.grading.report import Diagnostic, Report
-
             report = Report(
                 scenario=self.scenario.id, file=self.file_name, max_score=self.scenario.max_score
             )
