@@ -303,6 +303,25 @@ def test_a_failed_create_deletes_the_cluster_and_says_why(
     assert fake.created == 2 and fake.finished == ["default"]
 
 
+def test_the_log_a_failed_create_points_at_outlives_the_cleanup(
+    fake: FakeKind, provider: KindProvider
+) -> None:
+    """The runner's message ends `(full output: <log>)`; deleting the half-made cluster must
+    not delete the file that message sends the user to (kubeadm's whole log is only there)."""
+    fake.create_fails = ClusterError(
+        f"`kind create cluster` failed (exit 1):\nERROR: ...\n(full output: {provider.log_path})"
+    )
+    with pytest.raises(ClusterError, match="full output"):
+        _up(provider)
+    assert fake.deleted == [(KIND, provider.kubeconfig_path)] and not fake.running
+    assert not provider.state_path.exists()
+    assert provider.log_path.is_file()
+    assert "ERROR: failed to create cluster" in provider.log_path.read_text()
+    # `down` (nothing running, nothing recorded) still cleans it up.
+    _fresh(provider).down()
+    assert not provider.log_path.exists() and fake.deleted == [(KIND, provider.kubeconfig_path)]
+
+
 @pytest.mark.parametrize(
     "failure",
     [
