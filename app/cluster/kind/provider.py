@@ -313,9 +313,10 @@ class KindProvider:
             runner.delete(kind, self.kubeconfig_path)
         self._forget()
 
-    def _forget(self) -> None:
+    def _forget(self, *, keep_log: bool = False) -> None:
         for path in (self.kubeconfig_path, self.state_path, self.config_path, self.log_path):
-            path.unlink(missing_ok=True)
+            if not (keep_log and path == self.log_path):
+                path.unlink(missing_ok=True)
         if self.cni_dir.is_dir():
             for conflist in self.cni_dir.glob("*.conflist"):
                 conflist.unlink()
@@ -394,7 +395,7 @@ class KindProvider:
             except ClusterError as exc:
                 echo(f"could not delete it: {exc}; `kprep cluster down` retries")
                 return
-            self._forget()
+            self._forget(keep_log=True)  # the error it raises names the log: keep it to read
 
     def _ownership_problem(self, state: dict[str, Any]) -> str | None:
         """Why the running cluster `kprep` is not the one kprep created, or None when it is."""
