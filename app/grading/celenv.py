@@ -107,23 +107,24 @@ def _outside_strings(source: str, rewrite: Callable[[str], str]) -> str:
 
 def _list_sizes(value: Any) -> tuple[int, int]:
     """(the longest list's length, the largest items x nodes of any list) inside `value`:
-    what a comprehension over it can cost. Iterative: answers can nest deeply."""
+    what a comprehension over it can cost. Iterative: answers can nest deeply. Only
+    containers go on the stack (a scalar counts 1): a 5,000-container answer has 120,000
+    nodes, most of them scalars."""
+    if not isinstance(value, (dict, list)):
+        return 0, 0
     longest = worst = 0
     sizes: dict[int, int] = {}
     stack: list[tuple[Any, bool]] = [(value, False)]
     while stack:
         node, done = stack.pop()
-        if isinstance(node, dict):
-            children = list(node.values())
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
+        children = node.values() if isinstance(node, dict) else node
         if not done:
             stack.append((node, True))
-            stack.extend((child, False) for child in children)
+            stack.extend((c, False) for c in children if isinstance(c, (dict, list)))
             continue
-        size = 1 + sum(sizes.get(id(c), 1) for c in children)
+        size = 1
+        for child in children:
+            size += sizes[id(child)] if isinstance(child, (dict, list)) else 1
         sizes[id(node)] = size
         if isinstance(node, list):
             longest = max(longest, len(node))

@@ -8,6 +8,7 @@ integer and `3000m` is.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from fractions import Fraction
@@ -51,6 +52,14 @@ def parse_quantity(value: object) -> Fraction:
         return Fraction(repr(value)) if "e" not in repr(value) else Fraction(value)
     if not isinstance(value, str):
         raise QuantityError(QUANTITY_REGEX_MESSAGE)
+    return _parse_text(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_text(value: str) -> Fraction:
+    """A quantity written as a string (cached: an answer repeats the same few, and a
+    5,000-container one would otherwise parse 20,000 of them; Fractions are immutable
+    and a refusal raises, which is never cached)."""
     text = value.strip()
     match = _QUANTITY.match(text)
     if not match or text != value:
