@@ -71,6 +71,18 @@ class _Kube:
         return {"items": []}
 
 
+def _listed_on_kwok(kube: _Kube, cancel: Any = None) -> Any:
+    from app.live import endpoints
+
+    return endpoints.services_listed(
+        kube,  # type: ignore[arg-type]
+        "ns",
+        kube.pods,
+        pods_start=False,
+        cancel=cancel,
+    )
+
+
 def test_a_service_still_behind_when_the_wait_ends_is_reported_not_hidden(
     monkeypatch: Any,
 ) -> None:
@@ -79,12 +91,7 @@ def test_a_service_still_behind_when_the_wait_ends_is_reported_not_hidden(
     monkeypatch.setattr(endpoints, "ENDPOINTS_SECONDS", 0.3)
     monkeypatch.setattr(endpoints, "POLL_SECONDS", 0.05)
     kube = _Kube([_pod("w-0", "Pending", "n0")])
-    services, pods, problems = endpoints.services_listed(
-        kube,  # type: ignore[arg-type]
-        "ns",
-        kube.pods,
-        pods_start=False,
-    )
+    services, _, problems = _listed_on_kwok(kube)
     assert kube.reads > 3  # it polled rather than giving up at once
     assert [s["name"] for s in services] == ["w"]
     assert len(problems) == 1 and "w-0" in problems[0] and "Service w" in problems[0]
@@ -93,16 +100,8 @@ def test_a_service_still_behind_when_the_wait_ends_is_reported_not_hidden(
 def test_a_cancelled_wait_returns_at_once_without_blaming_the_cluster() -> None:
     import threading
 
-    from app.live import endpoints
-
     cancel = threading.Event()
     cancel.set()
     kube = _Kube([_pod("w-0", "Pending", "n0")])
-    _, _, problems = endpoints.services_listed(
-        kube,  # type: ignore[arg-type]
-        "ns",
-        kube.pods,
-        pods_start=False,
-        cancel=cancel,
-    )
+    _, _, problems = _listed_on_kwok(kube, cancel)
     assert problems == [] and kube.reads == 2
