@@ -363,17 +363,18 @@ class KwokProvider:
         created = updated = 0
         for name, manifest in wanted.items():
             current = existing.get(name)
+            patch = None if current is None else node_update(current, manifest)
             if current is None:
                 kube.delete(lease_path(name))  # a Lease left by an earlier node of that name
                 kube.request("POST", NODE_RESOURCE.path(), body=manifest)
                 created += 1
-            elif node_update(current, manifest) is None:
+            elif patch is None:
                 continue
             else:
                 kube.request(
                     "PATCH",
                     NODE_RESOURCE.path(name=name),
-                    body=node_update(current, manifest),
+                    body=patch,
                     content_type="application/merge-patch+json",
                 )
                 updated += 1
@@ -406,17 +407,13 @@ class KwokProvider:
                 for n in kube.get(NODE_RESOURCE.path()).get("items") or []
                 if n["metadata"]["name"] in wanted
             ]
-            leases = kube.get(LEASES_PATH).get("items") or []
-            missing[:] = leases_not_current(nodes, leases)
-            stale = {str(lease["metadata"]["name"]) for lease in leases} & set(missing)
-            for name in stale:
-                kube.delete(lease_path(name))
+            missing[:] = leases_not_current(nodes, kube.get(LEASES_PATH).get("items") or [])
             return not missing
 
         try:
             poll_until(all_ready, timeout=self.ready_timeout, interval=0.2)
             # Ready is not enough: kwok plays a node's pods only while it holds the node's
-            # Lease, and a recreated node's old Lease is about to be garbage-collected.
+            # Lease (see leases_not_current).
             poll_until(all_leased, timeout=self.ready_timeout, interval=0.2)
         except WaitTimeout as exc:
             raise ClusterError(

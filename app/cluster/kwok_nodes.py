@@ -74,8 +74,8 @@ def leases_not_current(nodes: list[dict[str, Any]], leases: list[dict[str, Any]]
     kwok sets a Lease's owner only when it has none, so a node recreated under its old
     name keeps the old node's Lease; the garbage collector deletes it (its owner is gone)
     and kwok plays none of the node's pods until it has made a new one, one renew interval
-    (10 s or more) later. Such a Lease is stale: deleting it makes kwok create the new
-    node's at once.
+    (50 s with kwokctl's defaults) later. `apply_profile` therefore never recreates a node
+    and deletes a removed node's Lease; this check waits for whatever is left to settle.
     """
     by_name = {str((lease.get("metadata") or {}).get("name")): lease for lease in leases}
     behind = []
